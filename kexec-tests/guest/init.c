@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest init for the quiet-panic harness (static, PID 1 of the initramfs).
+ *
+ * In the first kernel it reads kt.* parameters from /proc/cmdline:
+ *
+ *   kt.kdump=none|load|file  load the capture kernel with "kexec -p"
+ *                            (kexec_load) or "kexec -s -p" (kexec_file_load)
+ *   kt.trigger=WHAT          none (stay idle), sysrq-c, lkdtm:TYPE (written
+ *                            to debugfs provoke-crash/DIRECT) or qp:NAME
+ *                            (insmod qp_trigger.ko trigger=NAME)
+ *   kt.delay=MS              wait before triggering (default 200)
+ *   kt.shell=1               start busybox sh on the console instead
+ *
+ * In the capture kernel (it finds /proc/vmcore) it writes the dump with
+ * "makedumpfile -F -d 31" to the raw disk /dev/vda and powers off; the host
+ * turns it back into a vmcore with "makedumpfile -R".
+ *
+ * Every line it prints starts with "kt: " and the host harness matches
+ * these lines, so keep them stable.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CAPTURE_KERNEL	"/boot/bzImage"
+#define CAPTURE_INITRD	"/boot/capture.cpio"
+#define DUMP_DISK	"/dev/vda"
+#define TRIGGER_MODULE	"/lib/modules/qp_trigger.ko"
+#define LKDTM_DIRECT	"/sys/kernel/debug/provoke-crash/DIRECT"
+
+static char cmdline[4096];
+
+static void say(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* One write per line: the console must not interleave our output. */
+	if (write(STDOUT_FILENO, "kt: ", 4) < 0 || write(STDOUT_FILENO, line, n) < 0)
+		return;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static void read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* Value of kernel parameter @key ("kt.x"), or @def when absent. */
+static const char *param(const char *key, const char *def)
+{
+	static char value[256];
+	size_t len = strlen(key);
+	const char *p = cmdline;
+
+	while ((p = strstr(p, key))) {
+		if ((p == cmdline || p[-1] == ' ') && p[len] == '=') {
+			p += len + 1;
+			len = strcspn(p, " \n");
+			if (len >= sizeof(value))
+				len = sizeof(value) - 1;
+			memcpy(value, p, len);
+			value[len] = '\0';
+			return value;
+		}
+		p += len;
+	}
+	return def;
+}
+
+static void mount_pseudo_filesystems(void)
+{
+	mkdir("/proc", 0755);
+	mkdir("/sys", 0755);
+	mkdir("/dev", 0755);
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+}
+
+/* Run @argv with stdout on @out_fd (or ours when -1); its exit status. */
+static int run(char *const argv[], int out_fd)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (out_fd >= 0)
+			dup2(out_fd, STDOUT_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void power_off(void)
+{
+	sync();
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+static void capture_vmcore(void)
+{
+	char *argv[] = { "/usr/bin/makedumpfile", "-F", "-d", "31",
+			 "/proc/vmcore", NULL };
+	int fd = open(DUMP_DISK, O_WRONLY);
+	int rc;
+
+	say("capture kernel: writing /proc/vmcore to %s", DUMP_DISK);
+	if (fd < 0) {
+		say("capture failed: cannot open %s: %s", DUMP_DISK, strerror(errno));
+		power_off();
+	}
+	rc = run(argv, fd);
+	/* The child shared our file offset: it is the dump's size. */
+	say("capture %s: makedumpfile rc=%d bytes=%lld", rc ? "failed" : "done",
+	    rc, (long long)lseek(fd, 0, SEEK_CUR));
+	fsync(fd);
+	close(fd);
+	power_off();
+}
+
+/* Command line of the capture kernel: ours minus kt.*, plus what kdump wants. */
+static void capture_cmdline(char *buf, size_t size)
+{
+	const char *p = cmdline;
+	size_t len, used = 0;
+
+	buf[0] = '\0';
+	while (*p) {
+		len = strcspn(p, " \n");
+		if (len && strncmp(p, "kt.", 3) && strncmp(p, "crashkernel=", 12) &&
+		    used + len + 2 < size) {
+			memcpy(buf + used, p, len);
+			used += len;
+			buf[used++] = ' ';
+		}
+		p += len;
+		p += strspn(p, " \n");
+	}
+	snprintf(buf + used, size - used, "nr_cpus=1 reset_devices irqpoll");
+}
+
+static int load_capture_kernel(const char *how)
+{
+	char append[sizeof(cmdline) + 64], arg[sizeof(append) + 16], loaded[8];
+	bool file_load = !strcmp(how, "file");
+	char *argv[8];
+	int rc, n = 0;
+
+	capture_cmdline(append, sizeof(append));
+	snprintf(arg, sizeof(arg), "--append=%s", append);
+	argv[n++] = "/usr/sbin/kexec";
+	if (file_load)
+		argv[n++] = "-s";
+	argv[n++] = "-p";
+	argv[n++] = CAPTURE_KERNEL;
+	argv[n++] = "--initrd=" CAPTURE_INITRD;
+	argv[n++] = arg;
+	argv[n] = NULL;
+	rc = run(argv, -1);
+	read_file("/sys/kernel/kexec_crash_loaded", loaded, sizeof(loaded));
+	if (rc || strcmp(loaded, "1")) {
+		say("kdump load failed: kexec rc=%d kexec_crash_loaded=%s", rc, loaded);
+		return -1;
+	}
+	say("kdump loaded (%s)", file_load ? "kexec -s -p" : "kexec -p");
+	return 0;
+}
+
+static int insmod_trigger(const char *name)
+{
+	char params[128];
+	int fd = open(TRIGGER_MODULE, O_RDONLY);
+	long rc;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(params, sizeof(params), "trigger=%s", name);
+	rc = syscall(SYS_finit_module, fd, params, 0);
+	close(fd);
+	return rc ? -errno : 0;
+}
+
+static int fire_trigger(const char *what)
+{
+	if (!strcmp(what, "sysrq-c"))
+		return write_file("/proc/sysrq-trigger", "c");
+	if (!strncmp(what, "lkdtm:", 6))
+		return write_file(LKDTM_DIRECT, what + 6);
+	if (!strncmp(what, "qp:", 3))
+		return insmod_trigger(what + 3);
+	return -EINVAL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void start_shell(void)
+{
+	char *argv[] = { "/bin/busybox", "sh", NULL };
+
+	say("shell");
+	run(argv, -1);
+}
+
+static void __attribute__((noreturn)) idle_forever(void)
+{
+	say("idle");
+	for (;;)
+		pause();
+}
+
+int main(void)
+{
+	const char *kdump, *trigger;
+	struct utsname un;
+	int rc;
+
+	mount_pseudo_filesystems();
+	read_file("/proc/cmdline", cmdline, sizeof(cmdline));
+	if (access("/proc/vmcore", F_OK) == 0)
+		capture_vmcore();
+
+	uname(&un);
+	say("init ready: %s %ld cpus", un.release, sysconf(_SC_NPROCESSORS_ONLN));
+	if (!strcmp(param("kt.shell", "0"), "1"))
+		start_shell();
+
+	kdump = param("kt.kdump", "none");
+	/* No trigger without the requested dump: the test must see why. */
+	if (strcmp(kdump, "none") && load_capture_kernel(kdump))
+		idle_forever();
+	trigger = param("kt.trigger", "none");
+	if (strcmp(trigger, "none")) {
+		sleep_ms(atol(param("kt.delay", "200")));
+		say("trigger %s", trigger);
+		rc = fire_trigger(trigger);
+		/* Only reached when the trigger did not crash the kernel. */
+		say("trigger %s returned %d (%s)", trigger, rc, strerror(-rc));
+	}
+	idle_forever();
+}

@@ -1,0 +1,133 @@
+# shellcheck shell=bash disable=SC2153 # BASE, VARIANT and T come from run-tests
+# Helpers for kexec-tests: boot a guest with qpvm, capture and open vmcores
+# with the trixie tools, and assert on what came back.
+#
+# A test function runs in its own subshell with $T (its result dir), $BASE
+# and $VARIANT set. It fails through t_fail (or any non-zero exit), skips
+# through t_skip; whatever it prints becomes TAP diagnostics.
+
+# shellcheck source=../scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+QPVM="$QP_ROOT/kexec-tests/bin/qpvm"
+GUEST_MEM_MB=512
+CRASHKERNEL=160M
+
+t_fail() {
+	echo "$*"
+	exit 1
+}
+
+t_skip() {
+	echo "$*"
+	exit 4
+}
+
+# t_value FILE KEY: the value qpvm reported for KEY (last one wins).
+t_value() {
+	sed -n "s/^$2=//p" "$1" | tail -n 1
+}
+
+# guest NAME SMP APPEND STEP...: run one guest with this test's kernel.
+# Writes $T/NAME.out (qpvm results) and $T/NAME.console; returns qpvm's
+# status. $GUEST_DISK, when set, is attached as a raw virtio disk.
+guest() {
+	local name=$1 smp=$2 append=$3 out
+	shift 3
+	out=$(qp_out_dir "$BASE" "$VARIANT")
+	"$QPVM" --kernel "$out/bzImage" --initrd "$out/initramfs.cpio" \
+		--smp "$smp" --mem "$GUEST_MEM_MB" --name "qp-$name" \
+		--log "$T/$name.console" ${GUEST_DISK:+--disk "$GUEST_DISK"} \
+		--timeout "${GUEST_TIMEOUT:-300}" --append "$append" \
+		"$@" >"$T/$name.out" 2>"$T/$name.err"
+}
+
+# The tools rootfs with $T at /work and the kernel's out dir at /kernel,
+# in a private mount namespace so nothing stays mounted afterwards.
+in_rootfs() {
+	local rootfs
+	rootfs=$(qp_rootfs_dir)
+	mkdir -p "$rootfs/work" "$rootfs/kernel"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	unshare -m --propagation private sh -c '
+		mount --bind "$1" "$0/work" &&
+		mount --bind -o ro "$2" "$0/kernel" &&
+		shift 2 && exec chroot "$0" "$@"' \
+		"$rootfs" "$T" "$(qp_out_dir "$BASE" "$VARIANT")" "$@"
+}
+
+# Rebuild the vmcore from the flattened dump the capture kernel wrote.
+vmcore_from_disk() {
+	in_rootfs sh -c 'makedumpfile -R /work/vmcore < /work/dump.raw' \
+		>"$T/makedumpfile-R.log" 2>&1 ||
+		t_fail "makedumpfile -R failed: $(tail -n 1 "$T/makedumpfile-R.log")"
+	rm -f "$T/dump.raw"
+}
+
+# crash_run CMD...: run crash commands on $T/vmcore, output in $T/crash.out.
+crash_run() {
+	printf '%s\n' "$@" quit >"$T/crash.cmds"
+	in_rootfs sh -c 'crash -s /kernel/vmlinux /work/vmcore < /work/crash.cmds' \
+		>"$T/crash.out" 2>&1 ||
+		t_fail "crash could not open the vmcore: $(grep -m1 -i 'crash:' "$T/crash.out")"
+}
+
+# kdump_capture NAME SMP APPEND [KDUMP]: boot with a capture kernel loaded
+# (KDUMP: load = kexec -p, file = kexec -s -p), let the trigger in APPEND
+# crash it, let the capture kernel write the dump and power off, rebuild the
+# vmcore on the host and run crash's sys, bt -a, help -r, log and help -D on it.
+kdump_capture() {
+	local name=$1 smp=$2 append=$3 kdump=${4:-load}
+	GUEST_DISK="$T/dump.raw"
+	rm -f "$GUEST_DISK"
+	truncate -s 1G "$GUEST_DISK"
+	guest "$name" "$smp" "crashkernel=$CRASHKERNEL panic=0 kt.kdump=$kdump $append" \
+		'expect=^kt: kdump loaded' panic 'expect=^kt: capture (done|failed)' exit ||
+		t_fail "kdump cycle did not complete: $(tail -n 2 "$T/$name.err" | tr '\n' ' ')"
+	grep -q '^kt: capture done: makedumpfile rc=0' "$T/$name.console" ||
+		t_fail "makedumpfile in the capture kernel failed: $(grep -m1 '^kt: capture' "$T/$name.console")"
+	[ "$(t_value "$T/$name.out" exit_reason)" = guest-shutdown ] ||
+		t_fail "capture kernel did not power off: exit_reason=$(t_value "$T/$name.out" exit_reason)"
+	unset GUEST_DISK
+	vmcore_from_disk
+	crash_run sys "bt -a" "help -r" log "help -D"
+}
+
+# The panic message the console showed, without "Kernel panic - not syncing: ".
+panic_message() {
+	t_value "$T/$1.out" panic_line | sed 's/.*Kernel panic - not syncing: //'
+}
+
+# CPUs with a backtrace in crash's "bt -a": a "PID: ... CPU: n" header
+# followed by frame #0.
+bt_cpus() {
+	awk '/^PID: .* CPU: / { cpu = $0; sub(/.*CPU: */, "", cpu); sub(/ .*/, "", cpu); next }
+	     cpu != "" && $1 == "#0" { print cpu }
+	     { cpu = "" }' "$T/crash.out" | sort -n | xargs
+}
+
+# CPUs whose NT_PRSTATUS registers crash's "help -r" shows, RIP non-zero.
+saved_register_cpus() {
+	awk '/^CPU [0-9]+:$/ { cpu = $2; sub(/:/, "", cpu); next }
+	     cpu != "" && $1 == "RIP:" && $2 !~ /^0+$/ { print cpu }
+	     { cpu = "" }' "$T/crash.out" | sort -n | xargs
+}
+
+# assert_vmcore NAME SMP: the dump shows the panic and every vCPU.
+assert_vmcore() {
+	local name=$1 smp=$2 msg want notes
+	msg=$(panic_message "$name")
+	[ -n "$msg" ] || t_fail "no panic banner on the console"
+	grep -qF "PANIC: \"Kernel panic - not syncing: $msg\"" "$T/crash.out" ||
+		t_fail "crash sys does not show the panic '$msg': $(grep -m1 'PANIC:' "$T/crash.out")"
+	grep -qF "] Kernel panic - not syncing: $msg" "$T/crash.out" ||
+		t_fail "crash log lacks the panic line"
+	want=$(seq 0 $((smp - 1)) | xargs)
+	[ "$(bt_cpus)" = "$want" ] ||
+		t_fail "bt -a shows backtraces for CPUs '$(bt_cpus)', want '$want'"
+	[ "$(saved_register_cpus)" = "$want" ] ||
+		t_fail "help -r shows saved registers for CPUs '$(saved_register_cpus)', want '$want'"
+	notes=$(sed -n 's/^ *num_prstatus_notes: *//p' "$T/crash.out" | head -n 1)
+	[ "$notes" = "$smp" ] || t_fail "vmcore has '$notes' NT_PRSTATUS notes, want $smp"
+	echo "panic '$msg'; bt -a and saved registers for CPUs $want; $notes NT_PRSTATUS notes"
+}

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qp_trigger - crash triggers for the quiet-panic harness that LKDTM lacks.
+ *
+ * Loaded by the guest init as "insmod qp_trigger.ko trigger=NAME"; the
+ * trigger fires from module init or shortly after it:
+ *
+ *   panic-all       every online CPU calls panic() at the same moment
+ *                   (process context, released together from a barrier)
+ *   nmi-panic-all   an NMI IPI to every online CPU, itself included, whose
+ *                   handler calls nmi_panic(); QEMU's "nmi" command cannot do
+ *                   this, Linux masks LINT1 on all CPUs but the boot CPU
+ *   hardirq-panic   panic() from an hrtimer callback (hard interrupt)
+ *   softirq-panic   panic() from a timer_list callback (softirq)
+ *   hardirq-oops    a NULL dereference in an hrtimer callback: an oops in
+ *                   interrupt context, which always panics
+ *   irqoff-panic    every other CPU spins with interrupts off, then this one
+ *                   panics: the stop IPI cannot reach them, only an NMI can
+ *
+ * Every panic message starts with "qp_trigger:" so tests can find it in the
+ * console, in crash's "sys" and in its "log".
+ */
+#include <linux/atomic.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/panic.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/timer.h>
+#include <linux/version.h>
+#include <asm/apic.h>
+#include <asm/nmi.h>
+
+static char *trigger = "";
+module_param(trigger, charp, 0444);
+MODULE_PARM_DESC(trigger, "what to do once loaded (see the file header)");
+
+/* CPUs that reached the barrier, for the all-CPU triggers. */
+static atomic_t arrived = ATOMIC_INIT(0);
+static atomic_t nmi_armed = ATOMIC_INIT(0);
+static struct hrtimer irq_timer;
+static struct timer_list softirq_timer;
+
+/* Spin until every online CPU has arrived, so they all act together. */
+static void wait_for_all_cpus(void)
+{
+	atomic_inc(&arrived);
+	while (atomic_read(&arrived) < num_online_cpus())
+		cpu_relax();
+}
+
+static int panic_all_thread(void *unused)
+{
+	wait_for_all_cpus();
+	panic("qp_trigger: every CPU panics at once");
+	return 0;
+}
+
+static int irqoff_spin_thread(void *unused)
+{
+	local_irq_disable();
+	wait_for_all_cpus();
+	for (;;)
+		cpu_relax();
+	return 0;
+}
+
+/* One kthread bound to each online CPU but the current one runs @fn. */
+static int start_on_other_cpus(int (*fn)(void *), const char *name)
+{
+	struct task_struct *t;
+	unsigned int cpu, self = get_cpu();
+
+	for_each_online_cpu(cpu) {
+		if (cpu == self)
+			continue;
+		t = kthread_create_on_cpu(fn, NULL, cpu, name);
+		if (IS_ERR(t)) {
+			put_cpu();
+			return PTR_ERR(t);
+		}
+		wake_up_process(t);
+	}
+	put_cpu();
+	return 0;
+}
+
+static int trigger_panic_all(void)
+{
+	int err = start_on_other_cpus(panic_all_thread, "qp_panic/%u");
+
+	if (err)
+		return err;
+	return panic_all_thread(NULL);
+}
+
+static int trigger_irqoff_panic(void)
+{
+	int err = start_on_other_cpus(irqoff_spin_thread, "qp_irqoff/%u");
+
+	if (err)
+		return err;
+	/* Count ourselves in; the others then spin with IRQs off. */
+	wait_for_all_cpus();
+	mdelay(100);
+	panic("qp_trigger: panic while other CPUs spin with interrupts off");
+	return 0;
+}
+
+static int qp_nmi_handler(unsigned int cmd, struct pt_regs *regs)
+{
+	if (!atomic_read(&nmi_armed))
+		return NMI_DONE;
+	nmi_panic(regs, "qp_trigger: NMI panic on every CPU");
+	return NMI_HANDLED;
+}
+
+static void send_nmi_to_online_cpus(void)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	__apic_send_IPI_mask(cpu_online_mask, NMI_VECTOR);
+#else
+	apic->send_IPI_mask(cpu_online_mask, NMI_VECTOR);
+#endif
+}
+
+static int trigger_nmi_panic_all(void)
+{
+	int err = register_nmi_handler(NMI_LOCAL, qp_nmi_handler, 0, "qp_trigger");
+
+	if (err)
+		return err;
+	atomic_set(&nmi_armed, 1);
+	send_nmi_to_online_cpus();
+	/* The NMI to this CPU has arrived by now; give the others time. */
+	mdelay(5000);
+	pr_err("qp_trigger: NMI panic did not happen\n");
+	return -EIO;
+}
+
+static enum hrtimer_restart irq_panic_fn(struct hrtimer *t)
+{
+	panic("qp_trigger: panic in hard interrupt context");
+	return HRTIMER_NORESTART;
+}
+
+static enum hrtimer_restart irq_oops_fn(struct hrtimer *t)
+{
+	int *volatile nowhere = NULL;
+
+	*nowhere = 1;
+	return HRTIMER_NORESTART;
+}
+
+static int trigger_hrtimer(enum hrtimer_restart (*fn)(struct hrtimer *))
+{
+	hrtimer_init(&irq_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	irq_timer.function = fn;
+	hrtimer_start(&irq_timer, ms_to_ktime(10), HRTIMER_MODE_REL);
+	return 0;
+}
+
+static void softirq_panic_fn(struct timer_list *t)
+{
+	panic("qp_trigger: panic in softirq context");
+}
+
+static int trigger_softirq_panic(void)
+{
+	timer_setup(&softirq_timer, softirq_panic_fn, 0);
+	mod_timer(&softirq_timer, jiffies + 1);
+	return 0;
+}
+
+static int trigger_hardirq_panic(void)
+{
+	return trigger_hrtimer(irq_panic_fn);
+}
+
+static int trigger_hardirq_oops(void)
+{
+	return trigger_hrtimer(irq_oops_fn);
+}
+
+static const struct {
+	const char *name;
+	int (*fire)(void);
+} triggers[] = {
+	{ "panic-all", trigger_panic_all },
+	{ "nmi-panic-all", trigger_nmi_panic_all },
+	{ "hardirq-panic", trigger_hardirq_panic },
+	{ "softirq-panic", trigger_softirq_panic },
+	{ "hardirq-oops", trigger_hardirq_oops },
+	{ "irqoff-panic", trigger_irqoff_panic },
+};
+
+static int __init qp_trigger_init(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(triggers); i++) {
+		if (!strcmp(trigger, triggers[i].name)) {
+			pr_info("qp_trigger: firing %s\n", trigger);
+			return triggers[i].fire();
+		}
+	}
+	pr_err("qp_trigger: unknown trigger '%s'\n", trigger);
+	return -EINVAL;
+}
+module_init(qp_trigger_init);
+
+MODULE_DESCRIPTION("Crash triggers for the quiet-panic test harness");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,910 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qpvm - run one QEMU guest for the quiet-panic harness and measure it.
+ *
+ *   qpvm [options] STEP...
+ *
+ * Starts QEMU (TCG unless --accel says otherwise) with the serial console on
+ * a telnet-mode unix socket (so a serial BREAK can be sent), QMP on another
+ * socket, pvpanic, "-action panic=none" (a panicked guest keeps running) and
+ * "-action reboot=shutdown" (a guest reset ends QEMU, so it can be timed).
+ * Then it runs the STEPs in order; each prints its results to stdout as
+ * key=value lines, diagnostics go to stderr.
+ *
+ * Steps:
+ *   expect=REGEX   wait for a console line matching REGEX (POSIX ERE), in
+ *                  order: each expect starts after the last line matched
+ *   panic          wait for the panic banner on the console or the pvpanic
+ *                  GUEST_PANICKED event: panic_line=, panic_ms=
+ *   pvpanic        wait for the GUEST_PANICKED event: pvpanic_ms_after_panic=
+ *   sleep=SEC      let the guest run
+ *   cpu=SEC        host CPU time of the vCPU threads (schedstat, ns) over SEC
+ *                  seconds: cpu_vcpu_ns=, cpu_total_ns=, cpu_pct=, ...
+ *   sysrq=C        serial BREAK, then C (magic sysrq over the serial line)
+ *   nmi            QMP inject-nmi (reaches the boot CPU only)
+ *   exit           wait for QEMU to end: exit_reason= (SHUTDOWN event
+ *                  reason, e.g. guest-shutdown or guest-reset), exit_ms=,
+ *                  exit_ms_after_panic=
+ *   timeout=SEC    time limit of each following step (default 120)
+ *
+ * Exit status: 0 all steps passed, 1 a step failed or timed out, 2 the
+ * guest could not be started (bad option, QEMU missing, ...). QEMU is
+ * always reaped: on normal end, on failure and on SIGINT/SIGTERM, and it
+ * gets SIGKILL if qpvm itself dies (PR_SET_PDEATHSIG).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_VCPUS	64
+#define PANIC_BANNER	"Kernel panic - not syncing"
+#define TELNET_IAC	0xff
+#define TELNET_BREAK	0xf3
+#define TELNET_SB	0xfa
+#define TELNET_SE	0xf0
+#define TELNET_WILL	0xfb
+
+struct options {
+	const char *qemu, *accel, *cpu, *machine;
+	const char *kernel, *initrd, *append, *disk, *name, *log, *workdir;
+	int smp, mem_mb, timeout_s;
+	bool vmcoreinfo;
+};
+
+struct line {
+	long long ms;
+	char *text;
+};
+
+/* Everything a running guest has told us so far. */
+struct guest {
+	pid_t pid;
+	int console_fd, qmp_fd, signal_fd;
+	FILE *log;
+	char sock_console[108], sock_qmp[108], dir[64];
+	bool own_dir;
+	long long t0_ms, deadline_ms;
+	/* console, split into lines */
+	struct line *lines;
+	size_t nlines, cap, cursor;
+	char partial[4096];
+	size_t partial_len;
+	int telnet_state;
+	/* QMP */
+	char qmp_buf[65536];
+	size_t qmp_len;
+	long long panic_ms, pvpanic_ms, exit_ms;
+	char panic_line[512], shutdown_reason[64];
+	bool exited;
+	int exit_status;
+};
+
+static struct options opt = {
+	.qemu = "qemu-system-x86_64",
+	.accel = "tcg",
+	.cpu = "qemu64",
+	.machine = "pc",
+	.smp = 2,
+	.mem_mb = 512,
+	.timeout_s = 600,
+	.name = "qpvm",
+};
+
+static int step_timeout_s = 120;
+
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("qpvm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void result(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s=", key);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static long long guest_ms(const struct guest *g)
+{
+	return now_ms() - g->t0_ms;
+}
+
+/* ---- console ---------------------------------------------------------- */
+
+static void add_line(struct guest *g, const char *text, size_t len)
+{
+	struct line *l;
+
+	if (g->nlines == g->cap) {
+		g->cap = g->cap ? 2 * g->cap : 256;
+		g->lines = realloc(g->lines, g->cap * sizeof(*g->lines));
+		if (!g->lines) {
+			note("out of memory");
+			exit(2);
+		}
+	}
+	l = &g->lines[g->nlines++];
+	l->ms = guest_ms(g);
+	l->text = strndup(text, len);
+	if (g->panic_ms < 0 && strstr(l->text, PANIC_BANNER)) {
+		g->panic_ms = l->ms;
+		snprintf(g->panic_line, sizeof(g->panic_line), "%s", l->text);
+	}
+}
+
+/*
+ * Strip the telnet protocol QEMU speaks on a telnet=on socket: IAC plus a
+ * command byte, plus an option byte after WILL/WONT/DO/DONT, and
+ * subnegotiation up to IAC SE. Returns true for a console data byte.
+ */
+static bool telnet_data(struct guest *g, unsigned char c)
+{
+	switch (g->telnet_state) {
+	case 0:
+		if (c != TELNET_IAC)
+			return true;
+		g->telnet_state = 1;
+		return false;
+	case 1:
+		if (c == TELNET_IAC) {
+			g->telnet_state = 0;
+			return true;
+		}
+		g->telnet_state = c == TELNET_SB ? 3 : c >= TELNET_WILL ? 2 : 0;
+		return false;
+	case 2:
+		g->telnet_state = 0;
+		return false;
+	default: /* in subnegotiation: wait for IAC SE */
+		if (g->telnet_state == 4 && c == TELNET_SE)
+			g->telnet_state = 0;
+		else
+			g->telnet_state = c == TELNET_IAC ? 4 : 3;
+		return false;
+	}
+}
+
+static void console_bytes(struct guest *g, const unsigned char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = buf[i];
+
+		if (!telnet_data(g, c))
+			continue;
+		if (g->log)
+			fputc(c, g->log);
+		if (c == '\r')
+			continue;
+		if (c == '\n' || g->partial_len == sizeof(g->partial) - 1) {
+			add_line(g, g->partial, g->partial_len);
+			g->partial_len = 0;
+			if (c == '\n')
+				continue;
+		}
+		g->partial[g->partial_len++] = c;
+	}
+	if (g->log)
+		fflush(g->log);
+}
+
+static void read_console(struct guest *g)
+{
+	unsigned char buf[4096];
+	ssize_t n = read(g->console_fd, buf, sizeof(buf));
+
+	if (n > 0) {
+		console_bytes(g, buf, n);
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		close(g->console_fd);
+		g->console_fd = -1;
+	}
+}
+
+static int console_send(struct guest *g, const unsigned char *buf, size_t n)
+{
+	if (g->console_fd < 0 || write(g->console_fd, buf, n) != (ssize_t)n)
+		return -1;
+	return 0;
+}
+
+/* ---- QMP -------------------------------------------------------------- */
+
+static void qmp_event(struct guest *g, json_object *msg)
+{
+	json_object *ev, *data, *reason;
+	const char *name;
+
+	if (!json_object_object_get_ex(msg, "event", &ev))
+		return;
+	name = json_object_get_string(ev);
+	if (!strcmp(name, "GUEST_PANICKED") && g->pvpanic_ms < 0) {
+		g->pvpanic_ms = guest_ms(g);
+		if (g->panic_ms < 0) {
+			g->panic_ms = g->pvpanic_ms;
+			snprintf(g->panic_line, sizeof(g->panic_line), "(pvpanic event)");
+		}
+	} else if (!strcmp(name, "SHUTDOWN") &&
+		   json_object_object_get_ex(msg, "data", &data) &&
+		   json_object_object_get_ex(data, "reason", &reason)) {
+		snprintf(g->shutdown_reason, sizeof(g->shutdown_reason), "%s",
+			 json_object_get_string(reason));
+	}
+}
+
+/* Parse complete QMP lines; returns the last non-event reply, if wanted. */
+static void qmp_parse(struct guest *g, json_object **reply)
+{
+	char *start = g->qmp_buf, *eol;
+
+	while ((eol = memchr(start, '\n', g->qmp_buf + g->qmp_len - start))) {
+		json_object *msg;
+
+		*eol = '\0';
+		msg = json_tokener_parse(start);
+		if (msg && json_object_object_get_ex(msg, "event", NULL)) {
+			qmp_event(g, msg);
+			json_object_put(msg);
+		} else if (msg && json_object_object_get_ex(msg, "QMP", NULL)) {
+			json_object_put(msg); /* the greeting */
+		} else if (msg && reply && !*reply) {
+			*reply = msg;
+		} else if (msg) {
+			json_object_put(msg);
+		}
+		start = eol + 1;
+	}
+	g->qmp_len -= start - g->qmp_buf;
+	memmove(g->qmp_buf, start, g->qmp_len);
+}
+
+static void read_qmp(struct guest *g, json_object **reply)
+{
+	ssize_t n = read(g->qmp_fd, g->qmp_buf + g->qmp_len,
+			 sizeof(g->qmp_buf) - 1 - g->qmp_len);
+
+	if (n > 0) {
+		g->qmp_len += n;
+		qmp_parse(g, reply);
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		close(g->qmp_fd);
+		g->qmp_fd = -1;
+	}
+	if (g->qmp_len == sizeof(g->qmp_buf) - 1)
+		g->qmp_len = 0; /* a runaway line: drop it rather than stall */
+}
+
+/* ---- process and event loop ------------------------------------------ */
+
+static void child_exited(struct guest *g, int status)
+{
+	g->exited = true;
+	g->exit_status = status;
+	g->exit_ms = guest_ms(g);
+}
+
+static void read_signals(struct guest *g)
+{
+	struct signalfd_siginfo si;
+	int status;
+
+	while (read(g->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			if (waitpid(g->pid, &status, WNOHANG) == g->pid)
+				child_exited(g, status);
+			continue;
+		}
+		note("signal %d: stopping the guest", si.ssi_signo);
+		kill(g->pid, SIGKILL);
+		waitpid(g->pid, &status, 0);
+		exit(130);
+	}
+}
+
+/* Handle whatever arrives until @until_ms (guest time) at the latest. */
+static void pump(struct guest *g, long long until_ms, json_object **reply)
+{
+	struct pollfd pfd[3] = {
+		{ .fd = g->signal_fd, .events = POLLIN },
+		{ .fd = g->console_fd, .events = POLLIN },
+		{ .fd = g->qmp_fd, .events = POLLIN },
+	};
+	long long wait = until_ms - guest_ms(g);
+
+	if (wait < 0)
+		wait = 0;
+	if (poll(pfd, 3, wait) <= 0)
+		return;
+	if (pfd[0].revents)
+		read_signals(g);
+	if (pfd[1].revents)
+		read_console(g);
+	if (pfd[2].revents)
+		read_qmp(g, reply);
+}
+
+static int qmp_command(struct guest *g, const char *cmd)
+{
+	json_object *reply = NULL;
+	long long until = guest_ms(g) + 10000;
+	bool ok;
+
+	if (g->qmp_fd < 0 || write(g->qmp_fd, cmd, strlen(cmd)) < 0)
+		return -1;
+	while (!reply && g->qmp_fd >= 0 && guest_ms(g) < until)
+		pump(g, until, &reply);
+	ok = reply && json_object_object_get_ex(reply, "return", NULL);
+	if (!ok)
+		note("QMP %s failed: %s", cmd,
+		     reply ? json_object_to_json_string(reply) : "no reply");
+	json_object_put(reply);
+	return ok ? 0 : -1;
+}
+
+/* Connect to QEMU's socket @path, retrying while QEMU starts up. */
+static int connect_unix(const char *path, pid_t qemu, long long give_up_ms)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		if (!connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
+			return fd;
+		close(fd);
+		if (now_ms() > give_up_ms || kill(qemu, 0) ||
+		    waitpid(qemu, NULL, WNOHANG) == qemu)
+			return -1;
+		usleep(20000);
+	}
+}
+
+static void add_arg(char **argv, int *argc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&argv[(*argc)++], fmt, ap) < 0)
+		exit(2);
+	va_end(ap);
+	argv[*argc] = NULL;
+}
+
+static void qemu_argv(const struct guest *g, char **argv)
+{
+	int argc = 0;
+
+	add_arg(argv, &argc, "%s", opt.qemu);
+	add_arg(argv, &argc, "-name");
+	add_arg(argv, &argc, "%s,debug-threads=on", opt.name);
+	add_arg(argv, &argc, "-machine");
+	add_arg(argv, &argc, "%s,accel=%s", opt.machine, opt.accel);
+	add_arg(argv, &argc, "-cpu");
+	add_arg(argv, &argc, "%s", opt.cpu);
+	add_arg(argv, &argc, "-smp");
+	add_arg(argv, &argc, "%d", opt.smp);
+	add_arg(argv, &argc, "-m");
+	add_arg(argv, &argc, "%d", opt.mem_mb);
+	add_arg(argv, &argc, "-nodefaults");
+	add_arg(argv, &argc, "-no-user-config");
+	add_arg(argv, &argc, "-display");
+	add_arg(argv, &argc, "none");
+	add_arg(argv, &argc, "-kernel");
+	add_arg(argv, &argc, "%s", opt.kernel);
+	if (opt.initrd) {
+		add_arg(argv, &argc, "-initrd");
+		add_arg(argv, &argc, "%s", opt.initrd);
+	}
+	add_arg(argv, &argc, "-append");
+	add_arg(argv, &argc, "console=ttyS0,115200 %s", opt.append ? opt.append : "");
+	add_arg(argv, &argc, "-chardev");
+	add_arg(argv, &argc, "socket,id=console,path=%s,server=on,wait=on,telnet=on",
+		g->sock_console);
+	add_arg(argv, &argc, "-serial");
+	add_arg(argv, &argc, "chardev:console");
+	add_arg(argv, &argc, "-qmp");
+	add_arg(argv, &argc, "unix:%s,server=on,wait=off", g->sock_qmp);
+	add_arg(argv, &argc, "-device");
+	add_arg(argv, &argc, "pvpanic");
+	if (opt.vmcoreinfo) {
+		add_arg(argv, &argc, "-device");
+		add_arg(argv, &argc, "vmcoreinfo");
+	}
+	add_arg(argv, &argc, "-action");
+	add_arg(argv, &argc, "panic=none");
+	add_arg(argv, &argc, "-action");
+	add_arg(argv, &argc, "reboot=shutdown");
+	if (opt.disk) {
+		add_arg(argv, &argc, "-drive");
+		add_arg(argv, &argc, "file=%s,format=raw,if=virtio,cache=unsafe", opt.disk);
+	}
+}
+
+static void exec_qemu(const struct guest *g, const sigset_t *blocked)
+{
+	char *argv[64];
+	int fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigprocmask(SIG_UNBLOCK, blocked, NULL);
+	fd = open("/dev/null", O_RDONLY);
+	dup2(fd, STDIN_FILENO);
+	/* QEMU's own messages go to our stderr, next to ours. */
+	dup2(STDERR_FILENO, STDOUT_FILENO);
+	qemu_argv(g, argv);
+	execvp(argv[0], argv);
+	fprintf(stderr, "qpvm: cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static void stop_guest(struct guest *g)
+{
+	long long until = guest_ms(g) + 3000;
+
+	if (g->exited)
+		return;
+	kill(g->pid, SIGTERM);
+	while (!g->exited && guest_ms(g) < until)
+		pump(g, until, NULL);
+	if (!g->exited) {
+		int status;
+
+		kill(g->pid, SIGKILL);
+		waitpid(g->pid, &status, 0);
+		child_exited(g, status);
+	}
+}
+
+static void cleanup(struct guest *g)
+{
+	stop_guest(g);
+	unlink(g->sock_console);
+	unlink(g->sock_qmp);
+	if (g->own_dir)
+		rmdir(g->dir);
+	if (g->log)
+		fclose(g->log);
+}
+
+static int start_guest(struct guest *g)
+{
+	sigset_t blocked;
+	long long give_up;
+
+	if (opt.workdir) {
+		snprintf(g->dir, sizeof(g->dir), "%s", opt.workdir);
+	} else {
+		snprintf(g->dir, sizeof(g->dir), "/tmp/qpvm.XXXXXX");
+		if (!mkdtemp(g->dir))
+			return -1;
+		g->own_dir = true;
+	}
+	snprintf(g->sock_console, sizeof(g->sock_console), "%s/console.sock", g->dir);
+	snprintf(g->sock_qmp, sizeof(g->sock_qmp), "%s/qmp.sock", g->dir);
+	if (opt.log && !(g->log = fopen(opt.log, "w"))) {
+		note("cannot write %s: %s", opt.log, strerror(errno));
+		return -1;
+	}
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGCHLD);
+	sigaddset(&blocked, SIGINT);
+	sigaddset(&blocked, SIGTERM);
+	sigaddset(&blocked, SIGHUP);
+	sigprocmask(SIG_BLOCK, &blocked, NULL);
+	g->signal_fd = signalfd(-1, &blocked, SFD_NONBLOCK | SFD_CLOEXEC);
+	g->t0_ms = now_ms();
+	g->deadline_ms = opt.timeout_s * 1000LL;
+	g->pid = fork();
+	if (g->pid < 0)
+		return -1;
+	if (g->pid == 0)
+		exec_qemu(g, &blocked);
+
+	/* QEMU waits for the console client (wait=on): no output is lost. */
+	give_up = now_ms() + 20000;
+	g->console_fd = connect_unix(g->sock_console, g->pid, give_up);
+	g->qmp_fd = connect_unix(g->sock_qmp, g->pid, give_up);
+	if (g->console_fd < 0 || g->qmp_fd < 0) {
+		note("QEMU did not open its sockets in %s", g->dir);
+		return -1;
+	}
+	fcntl(g->console_fd, F_SETFL, O_NONBLOCK);
+	fcntl(g->qmp_fd, F_SETFL, O_NONBLOCK);
+	if (qmp_command(g, "{\"execute\":\"qmp_capabilities\"}\n"))
+		return -1;
+	return 0;
+}
+
+/* ---- host CPU of the vCPU threads ------------------------------------ */
+
+/* Is this thread a vCPU? QEMU names them "CPU n/TCG" or "CPU n/KVM". */
+static bool vcpu_thread(pid_t pid, const char *tid)
+{
+	char path[320], comm[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return !strncmp(comm, "CPU ", 4) &&
+	       (strstr(comm, "/TCG") || strstr(comm, "/KVM"));
+}
+
+static unsigned long long thread_ns(pid_t pid, const char *tid)
+{
+	char path[320];
+	unsigned long long ns = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &ns) != 1)
+		ns = 0;
+	fclose(f);
+	return ns;
+}
+
+struct cpu_sample {
+	int nvcpu;
+	unsigned long long vcpu_ns[MAX_VCPUS], process_ns;
+};
+
+/* vCPU threads in the order QEMU created them (ascending TID). */
+static void sample_cpu(pid_t pid, struct cpu_sample *s)
+{
+	struct dirent **tasks;
+	char path[64];
+	int i, n;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	n = scandir(path, &tasks, NULL, versionsort);
+	for (i = 0; i < n; i++) {
+		const char *tid = tasks[i]->d_name;
+
+		if (tid[0] != '.') {
+			unsigned long long ns = thread_ns(pid, tid);
+
+			s->process_ns += ns;
+			if (vcpu_thread(pid, tid) && s->nvcpu < MAX_VCPUS)
+				s->vcpu_ns[s->nvcpu++] = ns;
+		}
+		free(tasks[i]);
+	}
+	if (n >= 0)
+		free(tasks);
+}
+
+static void report_cpu(const struct cpu_sample *a, const struct cpu_sample *b,
+		       long long window_ms)
+{
+	unsigned long long total = 0, d;
+	char list[MAX_VCPUS * 24] = "";
+	size_t used = 0;
+	int i;
+
+	for (i = 0; i < b->nvcpu && i < a->nvcpu; i++) {
+		d = b->vcpu_ns[i] - a->vcpu_ns[i];
+		total += d;
+		used += snprintf(list + used, sizeof(list) - used, "%s%llu",
+				 i ? "," : "", d);
+	}
+	result("cpu_window_ms", "%lld", window_ms);
+	result("cpu_vcpus", "%d", b->nvcpu);
+	result("cpu_vcpu_ns", "%s", list);
+	result("cpu_total_ns", "%llu", total);
+	result("cpu_process_ns", "%llu", b->process_ns - a->process_ns);
+	/* Percent of one host core, over the window. */
+	result("cpu_pct", "%.4f", window_ms ? total / (window_ms * 1e4) : 0.0);
+}
+
+/* ---- steps ------------------------------------------------------------ */
+
+static long long step_deadline(const struct guest *g, int seconds)
+{
+	long long d = guest_ms(g) + seconds * 1000LL;
+
+	return d < g->deadline_ms ? d : g->deadline_ms;
+}
+
+/* Pump events until @done or the step's deadline; false on timeout. */
+static bool wait_for(struct guest *g, long long deadline,
+		     bool (*done)(struct guest *g, void *arg), void *arg)
+{
+	while (!done(g, arg)) {
+		if (guest_ms(g) >= deadline)
+			return false;
+		if (g->exited && g->console_fd < 0 && g->qmp_fd < 0)
+			return done(g, arg);
+		pump(g, deadline, NULL);
+	}
+	return true;
+}
+
+static bool console_matches(struct guest *g, void *arg)
+{
+	for (; g->cursor < g->nlines; g->cursor++) {
+		if (!regexec(arg, g->lines[g->cursor].text, 0, NULL, 0)) {
+			g->cursor++;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool panicked(struct guest *g, void *arg)
+{
+	return g->panic_ms >= 0;
+}
+
+static bool pvpanicked(struct guest *g, void *arg)
+{
+	return g->pvpanic_ms >= 0;
+}
+
+static bool exited(struct guest *g, void *arg)
+{
+	return g->exited;
+}
+
+static bool qmp_closed(struct guest *g, void *arg)
+{
+	return g->qmp_fd < 0;
+}
+
+static bool never(struct guest *g, void *arg)
+{
+	return false;
+}
+
+static int step_expect(struct guest *g, const char *re)
+{
+	regex_t rx;
+	bool ok;
+
+	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB)) {
+		note("bad regular expression: %s", re);
+		return -1;
+	}
+	ok = wait_for(g, step_deadline(g, step_timeout_s), console_matches, &rx);
+	regfree(&rx);
+	if (!ok)
+		note("no console line matched '%s' within %d s", re, step_timeout_s);
+	return ok ? 0 : -1;
+}
+
+static int step_panic(struct guest *g)
+{
+	if (!wait_for(g, step_deadline(g, step_timeout_s), panicked, NULL)) {
+		note("no panic within %d s", step_timeout_s);
+		return -1;
+	}
+	result("panic_line", "%s", g->panic_line);
+	result("panic_ms", "%lld", g->panic_ms);
+	return 0;
+}
+
+static int step_pvpanic(struct guest *g)
+{
+	if (!wait_for(g, step_deadline(g, step_timeout_s), pvpanicked, NULL)) {
+		note("no GUEST_PANICKED event within %d s", step_timeout_s);
+		return -1;
+	}
+	result("pvpanic_ms_after_panic", "%lld", g->pvpanic_ms - g->panic_ms);
+	return 0;
+}
+
+static int step_sleep(struct guest *g, double seconds)
+{
+	wait_for(g, guest_ms(g) + (long long)(seconds * 1000), never, NULL);
+	return 0;
+}
+
+static int step_cpu(struct guest *g, double seconds)
+{
+	struct cpu_sample a, b;
+	long long start;
+
+	if (g->exited) {
+		note("cpu: QEMU has already exited");
+		return -1;
+	}
+	sample_cpu(g->pid, &a);
+	start = guest_ms(g);
+	step_sleep(g, seconds);
+	sample_cpu(g->pid, &b);
+	if (g->exited || !b.nvcpu) {
+		note("cpu: no vCPU threads to measure (QEMU exited?)");
+		return -1;
+	}
+	report_cpu(&a, &b, guest_ms(g) - start);
+	return 0;
+}
+
+static int step_sysrq(struct guest *g, const char *key)
+{
+	const unsigned char brk[] = { TELNET_IAC, TELNET_BREAK };
+
+	if (console_send(g, brk, sizeof(brk)))
+		return -1;
+	/* Give the UART time to raise the break before the key arrives. */
+	step_sleep(g, 0.2);
+	return console_send(g, (const unsigned char *)key, 1);
+}
+
+static int step_exit(struct guest *g)
+{
+	if (!wait_for(g, step_deadline(g, step_timeout_s), exited, NULL)) {
+		note("QEMU still running after %d s", step_timeout_s);
+		return -1;
+	}
+	/* Let the SHUTDOWN event that preceded the exit arrive. */
+	wait_for(g, guest_ms(g) + 2000, qmp_closed, NULL);
+	result("exit_reason", "%s", g->shutdown_reason[0] ? g->shutdown_reason : "none");
+	result("exit_ms", "%lld", g->exit_ms);
+	if (g->panic_ms >= 0)
+		result("exit_ms_after_panic", "%lld", g->exit_ms - g->panic_ms);
+	return 0;
+}
+
+static int run_step(struct guest *g, const char *step)
+{
+	const char *arg = strchr(step, '=');
+	size_t len = arg ? (size_t)(arg - step) : strlen(step);
+
+	arg = arg ? arg + 1 : "";
+#define IS(name) (len == strlen(name) && !strncmp(step, name, len))
+	if (IS("expect"))
+		return step_expect(g, arg);
+	if (IS("panic"))
+		return step_panic(g);
+	if (IS("pvpanic"))
+		return step_pvpanic(g);
+	if (IS("sleep"))
+		return step_sleep(g, atof(arg));
+	if (IS("cpu"))
+		return step_cpu(g, atof(arg));
+	if (IS("sysrq") && strlen(arg) == 1)
+		return step_sysrq(g, arg);
+	if (IS("nmi"))
+		return qmp_command(g, "{\"execute\":\"inject-nmi\"}\n");
+	if (IS("exit"))
+		return step_exit(g);
+	if (IS("timeout")) {
+		step_timeout_s = atoi(arg);
+		return 0;
+	}
+#undef IS
+	note("unknown step '%s'", step);
+	return -1;
+}
+
+/* ---- command line ----------------------------------------------------- */
+
+static void usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+		"usage: qpvm --kernel BZIMAGE [options] STEP...\n"
+		"options: --initrd F --append STR --smp N --mem MB --disk RAW\n"
+		"         --name NAME --log FILE --timeout SEC --workdir DIR\n"
+		"         --qemu BIN --accel tcg|kvm --cpu MODEL --machine TYPE\n"
+		"         --vmcoreinfo\n"
+		"steps:   expect=REGEX panic pvpanic sleep=SEC cpu=SEC sysrq=C\n"
+		"         nmi exit timeout=SEC   (see the header of qpvm.c)\n");
+	exit(status);
+}
+
+static void parse_options(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "kernel", 1, NULL, 'k' }, { "initrd", 1, NULL, 'i' },
+		{ "append", 1, NULL, 'a' }, { "smp", 1, NULL, 's' },
+		{ "mem", 1, NULL, 'm' }, { "disk", 1, NULL, 'd' },
+		{ "name", 1, NULL, 'n' }, { "log", 1, NULL, 'l' },
+		{ "timeout", 1, NULL, 't' }, { "workdir", 1, NULL, 'w' },
+		{ "qemu", 1, NULL, 'q' }, { "accel", 1, NULL, 'A' },
+		{ "cpu", 1, NULL, 'c' }, { "machine", 1, NULL, 'M' },
+		{ "vmcoreinfo", 0, NULL, 'V' }, { "help", 0, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': opt.kernel = optarg; break;
+		case 'i': opt.initrd = optarg; break;
+		case 'a': opt.append = optarg; break;
+		case 's': opt.smp = atoi(optarg); break;
+		case 'm': opt.mem_mb = atoi(optarg); break;
+		case 'd': opt.disk = optarg; break;
+		case 'n': opt.name = optarg; break;
+		case 'l': opt.log = optarg; break;
+		case 't': opt.timeout_s = atoi(optarg); break;
+		case 'w': opt.workdir = optarg; break;
+		case 'q': opt.qemu = optarg; break;
+		case 'A': opt.accel = optarg; break;
+		case 'c': opt.cpu = optarg; break;
+		case 'M': opt.machine = optarg; break;
+		case 'V': opt.vmcoreinfo = true; break;
+		case 'h': usage(0); break;
+		default: usage(2);
+		}
+	}
+	if (!opt.kernel || opt.smp < 1 || opt.mem_mb < 64 || opt.timeout_s < 1)
+		usage(2);
+	if (access(opt.kernel, R_OK) || (opt.initrd && access(opt.initrd, R_OK))) {
+		note("cannot read %s", access(opt.kernel, R_OK) ? opt.kernel : opt.initrd);
+		exit(2);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct guest g = { .console_fd = -1, .qmp_fd = -1, .signal_fd = -1,
+			   .panic_ms = -1, .pvpanic_ms = -1, .exit_ms = -1 };
+	int i, failed = 0;
+
+	parse_options(argc, argv);
+	if (start_guest(&g)) {
+		note("could not start the guest");
+		cleanup(&g);
+		return 2;
+	}
+	for (i = optind; i < argc && !failed; i++) {
+		if (run_step(&g, argv[i])) {
+			note("step '%s' failed after %lld ms", argv[i], guest_ms(&g));
+			failed = 1;
+		}
+	}
+	cleanup(&g);
+	result("console_lines", "%zu", g.nlines);
+	return failed;
+}

@@ -1,0 +1,100 @@
+#!/bin/bash
+# Build one kernel: BASE (6.12, 6.1) and VARIANT (baseline, patched).
+#
+# Incremental: each (base, variant) keeps its build dir inside its tree, and
+# ccache serves whatever the other variant already compiled. A build whose
+# inputs (tree commit, config fragments, this script) have not changed since
+# the last one is skipped; a tree with uncommitted edits is always rebuilt.
+# Builds are serialised machine-wide (scripts/lib.sh, qp_with_build_lock).
+#
+# Results, for every test to use: $QP_CACHE/out/<base>-<variant>/
+#   bzImage vmlinux System.map config release qp_trigger.ko
+#
+# configs/base-<base>.config, when present, is merged after the common
+# fragments: options only one base has.
+#
+# usage: scripts/build.sh BASE VARIANT
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+MODULE_SRC="$QP_ROOT/kexec-tests/module"
+
+# Everything that decides what the build produces.
+input_hash() {
+	local tree=$1
+	{
+		git -C "$tree" rev-parse HEAD
+		git -C "$tree" status --porcelain
+		git -C "$tree" diff HEAD
+		cat "$QP_ROOT"/configs/*.config "$0" "$QP_ROOT/scripts/config.sh"
+		cat "$MODULE_SRC"/*
+	} | sha256sum | cut -c1-16
+}
+
+build_kernel() {
+	local tree=$1 build=$2
+	shift 2
+	"$QP_ROOT/scripts/config.sh" "$tree" "$build" "$@"
+	export CCACHE_DIR=${CCACHE_DIR:-$QP_CACHE/ccache}
+	export CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+	export CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime,time_macros
+	export KBUILD_BUILD_USER=quiet-panic KBUILD_BUILD_HOST=qemu
+	make -C "$tree" O="$build" -j"$(nproc)" CC="ccache gcc" \
+		>"$build/build.log" 2>&1 ||
+		qp_die "kernel build failed in $tree (see $build/build.log)"
+}
+
+# The test module, out of tree against this very build.
+build_module() {
+	local build=$1 out=$2
+	rm -rf "$out/module"
+	cp -r "$MODULE_SRC" "$out/module"
+	make -C "$build" M="$out/module" -j"$(nproc)" modules \
+		>"$out/module/build.log" 2>&1 ||
+		qp_die "test module build failed (see $out/module/build.log)"
+	cp "$out/module/qp_trigger.ko" "$out/"
+}
+
+collect() {
+	local build=$1 out=$2
+	cp "$build/arch/x86/boot/bzImage" "$build/vmlinux" "$build/System.map" "$out/"
+	cp "$build/.config" "$out/config"
+	make -s -C "$build" kernelrelease >"$out/release"
+}
+
+build_variant() {
+	local base=$1 variant=$2 tree build out hash extra=()
+	[ ! -f "$QP_ROOT/configs/base-$base.config" ] ||
+		extra=("$QP_ROOT/configs/base-$base.config")
+	tree=$(qp_tree_dir "$base" "$variant")
+	build=$(qp_build_dir "$base" "$variant")
+	out=$(qp_out_dir "$base" "$variant")
+	hash=$(input_hash "$tree")
+	if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$hash" ] &&
+		[ -f "$out/bzImage" ] && [ "${QP_FORCE_BUILD:-0}" != 1 ]; then
+		qp_log "$base-$variant: up to date ($(cat "$out/release"))"
+		return 0
+	fi
+	qp_need_space "$QP_CACHE" 4000
+	qp_log "$base-$variant: building in $build"
+	local start=$SECONDS
+	rm -f "$out/stamp"
+	mkdir -p "$out"
+	build_kernel "$tree" "$build" "${extra[@]}"
+	collect "$build" "$out"
+	build_module "$build" "$out"
+	echo "$hash" >"$out/stamp"
+	qp_log "$base-$variant: built $(cat "$out/release") in $((SECONDS - start)) s"
+}
+
+main() {
+	local base=${1:-} variant=${2:-}
+	qp_check_base "$base"
+	qp_check_variant "$variant"
+	qp_need_cmd make gcc ccache git flock
+	"$QP_ROOT/scripts/tree.sh" "$base"
+	qp_with_build_lock build_variant "$base" "$variant"
+}
+
+main "$@"

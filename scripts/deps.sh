@@ -1,0 +1,57 @@
+#!/bin/bash
+# Install what the builds, the harness and the benchmark need, from Debian's
+# packages: the pinned kernel sources (VERSIONS), the toolchain, QEMU and
+# mmdebstrap. Does nothing when everything is present.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+TOOL_PACKAGES="bc bison build-essential ccache cpio flex gcc-aarch64-linux-gnu
+git gnuplot-nox libelf-dev libjson-c-dev libssl-dev linux-perf mmdebstrap
+qemu-system-x86 qemu-utils rsync shellcheck xz-utils"
+
+missing_packages() {
+	local pkg
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null |
+			grep -q '^install ok installed$' || echo "$pkg"
+	done
+}
+
+# "pkg=version" for each pinned source package not yet installed; a
+# different installed version is an error (qp_check_source says which).
+missing_sources() {
+	local base pkg
+	for base in $(qp_bases); do
+		pkg=$(qp_package "$base")
+		if dpkg-query -W "$pkg" >/dev/null 2>&1; then
+			qp_check_source "$base"
+		else
+			echo "$pkg=$(qp_pinned_version "$base")"
+		fi
+	done
+}
+
+install_packages() {
+	[ "$(id -u)" = 0 ] || qp_die "missing packages, run as root: apt-get install $*"
+	qp_need_cmd apt-get
+	qp_log "installing: $*"
+	apt-get update -q >/dev/null 2>&1 || qp_die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" \
+		>"$QP_CACHE/apt.log" 2>&1 ||
+		qp_die "apt-get install failed for: $* (see $QP_CACHE/apt.log)"
+}
+
+main() {
+	local want
+	mkdir -p "$QP_CACHE"
+	# shellcheck disable=SC2086 # word splitting of the package list is wanted
+	want=$(missing_packages $TOOL_PACKAGES; missing_sources)
+	# shellcheck disable=SC2086
+	[ -z "$want" ] || install_packages $want
+	# shellcheck disable=SC2086
+	want=$(missing_packages $TOOL_PACKAGES)
+	[ -z "$want" ] || qp_die "still missing after install: $want"
+}
+
+main "$@"

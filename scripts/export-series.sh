@@ -1,0 +1,62 @@
+#!/bin/bash
+# Write the commits of a patched tree back to patches/<base>/ with
+# git format-patch, and the quilt series file with them.
+#
+# Output is stable: --zero-commit and --no-signature keep hashes and the git
+# version out of the files, -N keeps subjects free of "n/m", so exporting an
+# unchanged tree changes nothing. The hand-written 0000-cover-letter.patch
+# is left alone.
+#
+# usage: scripts/export-series.sh BASE
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+write_series() {
+	local dir=$1 p
+	{
+		echo "# quiet panic for $(qp_package "$BASE") $(qp_pinned_version "$BASE")"
+		echo "# Apply in this order with git am (scripts/tree.sh) or quilt; no fuzz."
+		echo
+		echo "# For upstream"
+		for p in "$dir"/[0-9][0-9][0-9][0-9]-*.patch; do
+			p=$(basename "$p")
+			case "$p" in 0000-cover-letter.patch | *-localversion-*) continue ;; esac
+			echo "$p"
+		done
+		echo
+		echo "# Local: names the variant in uname -r, never posted"
+		for p in "$dir"/[0-9][0-9][0-9][0-9]-*-localversion-*.patch; do
+			[ -e "$p" ] && basename "$p"
+		done
+	} >"$dir/series"
+}
+
+main() {
+	BASE=${1:-}
+	local tree dir tmp stamp
+	qp_check_base "$BASE"
+	tree=$(qp_tree_dir "$BASE" patched)
+	dir="$QP_ROOT/patches/$BASE"
+	[ -d "$tree" ] || qp_die "no patched tree for $BASE (run: scripts/tree.sh $BASE)"
+	[ -z "$(git -C "$tree" status --porcelain)" ] ||
+		qp_die "$tree has uncommitted changes; commit them first"
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	git -C "$tree" format-patch -q -N --zero-commit --no-signature \
+		-o "$tmp" base..HEAD
+	mkdir -p "$dir"
+	if ! diff -q -r -x series -x 0000-cover-letter.patch "$dir" "$tmp" >/dev/null; then
+		find "$dir" -name '[0-9][0-9][0-9][0-9]-*.patch' \
+			! -name 0000-cover-letter.patch -delete
+		cp "$tmp"/*.patch "$dir/" 2>/dev/null || true
+		qp_log "$BASE: exported $(find "$tmp" -name '*.patch' | wc -l) patches to patches/$BASE"
+	fi
+	write_series "$dir"
+	# The tree now is what the series describes: tree.sh must not re-apply.
+	git -C "$tree" update-ref refs/qp/applied HEAD
+	stamp=$(git -C "$tree" rev-parse --path-format=absolute --git-path qp-series-hash)
+	"$QP_ROOT/scripts/tree.sh" --series-hash "$BASE" >"$stamp"
+}
+
+main "$@"

@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+# Common helpers for the quiet-panic scripts. Source it; do not run it.
+#
+# Everything large (kernel trees, build dirs, the tools rootfs, test output)
+# lives below $QP_CACHE, outside the repository.
+
+QP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+QP_CACHE=${QP_CACHE:-$HOME/.cache/quiet-panic}
+QP_VARIANTS="baseline patched"
+
+# One clear error line and a non-zero exit: the only way scripts fail.
+qp_die() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+qp_log() {
+	echo "==> $*" >&2
+}
+
+qp_need_cmd() {
+	local cmd
+	for cmd in "$@"; do
+		command -v "$cmd" >/dev/null 2>&1 ||
+			qp_die "required tool '$cmd' not found (run: make deps)"
+	done
+}
+
+# Lines of VERSIONS without comments: "base package version".
+qp_versions() {
+	grep -v '^[[:space:]]*\(#\|$\)' "$QP_ROOT/VERSIONS"
+}
+
+qp_bases() {
+	qp_versions | awk '{ print $1 }' | xargs
+}
+
+# qp_check_base BASE: fail unless BASE is listed in VERSIONS.
+qp_check_base() {
+	local base=$1
+	[ -n "$base" ] || qp_die "no BASE given (one of: $(qp_bases))"
+	qp_versions | awk -v b="$base" '$1 == b { found = 1 } END { exit !found }' ||
+		qp_die "unknown BASE '$base' (one of: $(qp_bases))"
+}
+
+qp_check_variant() {
+	case " $QP_VARIANTS " in
+	*" $1 "*) ;;
+	*) qp_die "unknown variant '$1' (one of: $QP_VARIANTS)" ;;
+	esac
+}
+
+qp_package() {
+	qp_versions | awk -v b="$1" '$1 == b { print $2 }'
+}
+
+qp_pinned_version() {
+	qp_versions | awk -v b="$1" '$1 == b { print $3 }'
+}
+
+# qp_check_source BASE: the installed source package is the pinned one.
+# QP_ALLOW_VERSION=1 accepts another installed version (and says so).
+qp_check_source() {
+	local base=$1 pkg want have
+	pkg=$(qp_package "$base")
+	want=$(qp_pinned_version "$base")
+	have=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null) ||
+		qp_die "$pkg is not installed (run: make deps)"
+	[ "$have" = "$want" ] && return 0
+	if [ "${QP_ALLOW_VERSION:-0}" = 1 ]; then
+		qp_log "warning: $pkg $have installed, VERSIONS pins $want (QP_ALLOW_VERSION=1)"
+		return 0
+	fi
+	qp_die "$pkg $have installed but VERSIONS pins $want (install the pinned version or set QP_ALLOW_VERSION=1)"
+}
+
+qp_source_tarball() {
+	echo "/usr/src/$(qp_package "$1").tar.xz"
+}
+
+# Layout below $QP_CACHE.
+qp_repo_dir() { echo "$QP_CACHE/kernel/$1/baseline"; }
+qp_tree_dir() { echo "$QP_CACHE/kernel/$1/$2"; }
+# The build dir is a direct child of its source tree, so Kbuild uses
+# srctree=".." and every compiler command line is the same in both trees:
+# ccache then serves the patched build from the baseline one.
+qp_build_dir() { echo "$QP_CACHE/kernel/$1/$2/.qp-o"; }
+qp_out_dir() { echo "$QP_CACHE/out/$1-$2"; }
+qp_rootfs_dir() { echo "$QP_CACHE/rootfs/trixie"; }
+
+# qp_need_space DIR MIB: fail early rather than half way through a build.
+qp_need_space() {
+	local dir=$1 mib=$2 avail
+	mkdir -p "$dir"
+	avail=$(df -Pm "$dir" | awk 'NR == 2 { print $4 }')
+	[ "${avail:-0}" -ge "$mib" ] ||
+		qp_die "only ${avail:-0} MiB free in $dir, need $mib MiB"
+}
+
+# Serialise kernel builds machine-wide: two at once on 2 cores is slower
+# than one after the other and can run the machine out of memory.
+qp_with_build_lock() {
+	mkdir -p "$QP_CACHE"
+	exec 9>"$QP_CACHE/build.lock"
+	if ! flock -n 9; then
+		qp_log "waiting for another kernel build to finish"
+		flock 9
+	fi
+	"$@"
+}
