@@ -20,16 +20,20 @@ set -euo pipefail
 
 MODULE_SRC="$QP_ROOT/kexec-tests/module"
 
-# Everything that decides what the build produces.
-input_hash() {
+# Everything that decides what the kernel build produces.
+kernel_hash() {
 	local tree=$1
 	{
-		git -C "$tree" rev-parse HEAD
+		git -C "$tree" rev-parse "HEAD^{tree}"
 		git -C "$tree" status --porcelain
 		git -C "$tree" diff HEAD
 		cat "$QP_ROOT"/configs/*.config "$0" "$QP_ROOT/scripts/config.sh"
-		cat "$MODULE_SRC"/*
 	} | sha256sum | cut -c1-16
+}
+
+# The test module depends on its sources and on the kernel it was built for.
+module_hash() {
+	cat "$1/stamp" "$MODULE_SRC"/* | sha256sum | cut -c1-16
 }
 
 build_kernel() {
@@ -40,7 +44,8 @@ build_kernel() {
 	export CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 	export CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime,time_macros
 	export KBUILD_BUILD_USER=quiet-panic KBUILD_BUILD_HOST=qemu
-	make -C "$tree" O="$build" -j"$(nproc)" CC="ccache gcc" \
+	# LOCALVERSION= : no "+" for a git tree; localversion-* files still count
+	make -C "$tree" O="$build" -j"$(nproc)" CC="ccache gcc" LOCALVERSION= \
 		>"$build/build.log" 2>&1 ||
 		qp_die "kernel build failed in $tree (see $build/build.log)"
 }
@@ -60,32 +65,38 @@ collect() {
 	local build=$1 out=$2
 	cp "$build/arch/x86/boot/bzImage" "$build/vmlinux" "$build/System.map" "$out/"
 	cp "$build/.config" "$out/config"
-	make -s -C "$build" kernelrelease >"$out/release"
+	make -s -C "$build" LOCALVERSION= kernelrelease >"$out/release"
+}
+
+stamp_is() {
+	[ -f "$1" ] && [ "$(cat "$1")" = "$2" ] && [ "${QP_FORCE_BUILD:-0}" != 1 ]
 }
 
 build_variant() {
-	local base=$1 variant=$2 tree build out hash extra=()
+	local base=$1 variant=$2 tree build out hash start extra=()
 	[ ! -f "$QP_ROOT/configs/base-$base.config" ] ||
 		extra=("$QP_ROOT/configs/base-$base.config")
 	tree=$(qp_tree_dir "$base" "$variant")
 	build=$(qp_build_dir "$base" "$variant")
 	out=$(qp_out_dir "$base" "$variant")
-	hash=$(input_hash "$tree")
-	if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$hash" ] &&
-		[ -f "$out/bzImage" ] && [ "${QP_FORCE_BUILD:-0}" != 1 ]; then
-		qp_log "$base-$variant: up to date ($(cat "$out/release"))"
-		return 0
+	hash=$(kernel_hash "$tree")
+	if stamp_is "$out/stamp" "$hash" && [ -f "$out/bzImage" ]; then
+		qp_log "$base-$variant: kernel up to date ($(cat "$out/release"))"
+	else
+		qp_need_space "$QP_CACHE" 4000
+		qp_log "$base-$variant: building in $build"
+		start=$SECONDS
+		rm -f "$out/stamp"
+		mkdir -p "$out"
+		build_kernel "$tree" "$build" "${extra[@]}"
+		collect "$build" "$out"
+		echo "$hash" >"$out/stamp"
+		qp_log "$base-$variant: built $(cat "$out/release") in $((SECONDS - start)) s"
 	fi
-	qp_need_space "$QP_CACHE" 4000
-	qp_log "$base-$variant: building in $build"
-	local start=$SECONDS
-	rm -f "$out/stamp"
-	mkdir -p "$out"
-	build_kernel "$tree" "$build" "${extra[@]}"
-	collect "$build" "$out"
+	hash=$(module_hash "$out")
+	stamp_is "$out/module.stamp" "$hash" && [ -f "$out/qp_trigger.ko" ] && return 0
 	build_module "$build" "$out"
-	echo "$hash" >"$out/stamp"
-	qp_log "$base-$variant: built $(cat "$out/release") in $((SECONDS - start)) s"
+	echo "$hash" >"$out/module.stamp"
 }
 
 main() {

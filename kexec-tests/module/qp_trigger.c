@@ -14,7 +14,7 @@
  *   softirq-panic   panic() from a timer_list callback (softirq)
  *   hardirq-oops    a NULL dereference in an hrtimer callback: an oops in
  *                   interrupt context, which always panics
- *   irqoff-panic    every other CPU spins with interrupts off, then this one
+ *   irqoff-panic    every other CPU spins with interrupts off, then one
  *                   panics: the stop IPI cannot reach them, only an NMI can
  *
  * Every panic message starts with "qp_trigger:" so tests can find it in the
@@ -31,6 +31,7 @@
 #include <linux/string.h>
 #include <linux/timer.h>
 #include <linux/version.h>
+#include <linux/workqueue.h>
 #include <asm/apic.h>
 #include <asm/nmi.h>
 
@@ -43,6 +44,9 @@ static atomic_t arrived = ATOMIC_INIT(0);
 static atomic_t nmi_armed = ATOMIC_INIT(0);
 static struct hrtimer irq_timer;
 static struct timer_list softirq_timer;
+/* The CPU that panics in irqoff-panic: the one that loaded the module. */
+static unsigned int panicking_cpu;
+static struct task_struct *threads[NR_CPUS];
 
 /* Spin until every online CPU has arrived, so they all act together. */
 static void wait_for_all_cpus(void)
@@ -59,55 +63,60 @@ static int panic_all_thread(void *unused)
 	return 0;
 }
 
-static int irqoff_spin_thread(void *unused)
+static int irqoff_thread(void *cpu)
 {
 	local_irq_disable();
 	wait_for_all_cpus();
+	if ((long)cpu == panicking_cpu) {
+		/* Let the others settle into their IRQs-off spin. */
+		mdelay(100);
+		panic("qp_trigger: panic while other CPUs spin with interrupts off");
+	}
 	for (;;)
 		cpu_relax();
 	return 0;
 }
 
-/* One kthread bound to each online CPU but the current one runs @fn. */
-static int start_on_other_cpus(int (*fn)(void *), const char *name)
+static void wake_threads(struct work_struct *unused)
 {
-	struct task_struct *t;
-	unsigned int cpu, self = get_cpu();
+	unsigned int cpu;
+
+	for_each_online_cpu(cpu)
+		wake_up_process(threads[cpu]);
+}
+
+static DECLARE_DELAYED_WORK(wake_work, wake_threads);
+
+/*
+ * Run @fn in a kthread bound to each online CPU. They start together,
+ * 200 ms after module init: by then the loading task is back in user
+ * space, which frees its CPU for that CPU's thread (with PREEMPT_NONE a
+ * task spinning in the barrier could sit on a CPU whose thread never
+ * runs), and the module loader has sent its last TLB-flush IPI (a CPU
+ * spinning with IRQs off would never answer it).
+ */
+static int start_on_each_cpu(int (*fn)(void *), const char *name)
+{
+	unsigned int cpu;
 
 	for_each_online_cpu(cpu) {
-		if (cpu == self)
-			continue;
-		t = kthread_create_on_cpu(fn, NULL, cpu, name);
-		if (IS_ERR(t)) {
-			put_cpu();
-			return PTR_ERR(t);
-		}
-		wake_up_process(t);
+		threads[cpu] = kthread_create_on_cpu(fn, (void *)(long)cpu, cpu, name);
+		if (IS_ERR(threads[cpu]))
+			return PTR_ERR(threads[cpu]);
 	}
-	put_cpu();
+	schedule_delayed_work(&wake_work, msecs_to_jiffies(200));
 	return 0;
 }
 
 static int trigger_panic_all(void)
 {
-	int err = start_on_other_cpus(panic_all_thread, "qp_panic/%u");
-
-	if (err)
-		return err;
-	return panic_all_thread(NULL);
+	return start_on_each_cpu(panic_all_thread, "qp_panic/%u");
 }
 
 static int trigger_irqoff_panic(void)
 {
-	int err = start_on_other_cpus(irqoff_spin_thread, "qp_irqoff/%u");
-
-	if (err)
-		return err;
-	/* Count ourselves in; the others then spin with IRQs off. */
-	wait_for_all_cpus();
-	mdelay(100);
-	panic("qp_trigger: panic while other CPUs spin with interrupts off");
-	return 0;
+	panicking_cpu = raw_smp_processor_id();
+	return start_on_each_cpu(irqoff_thread, "qp_irqoff/%u");
 }
 
 static int qp_nmi_handler(unsigned int cmd, struct pt_regs *regs)

@@ -94,7 +94,7 @@ struct guest {
 	size_t qmp_len;
 	long long panic_ms, pvpanic_ms, exit_ms;
 	char panic_line[512], shutdown_reason[64];
-	bool exited;
+	bool banner_seen, exited;
 	int exit_status;
 };
 
@@ -164,8 +164,11 @@ static void add_line(struct guest *g, const char *text, size_t len)
 	l = &g->lines[g->nlines++];
 	l->ms = guest_ms(g);
 	l->text = strndup(text, len);
-	if (g->panic_ms < 0 && strstr(l->text, PANIC_BANNER)) {
-		g->panic_ms = l->ms;
+	/* The first panic banner; pvpanic may have announced it earlier. */
+	if (!g->banner_seen && strstr(l->text, PANIC_BANNER)) {
+		g->banner_seen = true;
+		if (g->panic_ms < 0)
+			g->panic_ms = l->ms;
 		snprintf(g->panic_line, sizeof(g->panic_line), "%s", l->text);
 	}
 }
@@ -904,6 +907,10 @@ int main(int argc, char **argv)
 			failed = 1;
 		}
 	}
+	/* Did the guest end on its own (poweroff, reset) before we stopped it? */
+	result("guest_ended", "%s", g.exited ? "yes" : "no");
+	if (g.exited && g.shutdown_reason[0])
+		result("exit_reason", "%s", g.shutdown_reason);
 	cleanup(&g);
 	result("console_lines", "%zu", g.nlines);
 	return failed;

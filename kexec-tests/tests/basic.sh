@@ -12,5 +12,5 @@ test_boot() {
 qp_test kdump-sysrq-c quick both "sysrq-c with kdump: vmcore, crash sys/log, bt -a with registers on every vCPU"
 test_kdump_sysrq_c() {
 	kdump_capture kdump 2 "kt.trigger=sysrq-c"
-	assert_vmcore kdump 2
+	assert_vmcore 2 "sysrq triggered crash"
 }
