@@ -45,7 +45,7 @@ check_headers() {
 
 # checkpatch message types the patch notes accept ("checkpatch: TYPE").
 accepted_types() {
-	sed -n '/^---$/,/^diff --git/s/^checkpatch: \([A-Z_]*\).*/\1/p' "$1" | xargs
+	sed -n '/^---$/,/^diff --git/s/^ *checkpatch: \([A-Z_]*\).*/\1/p' "$1" | xargs
 }
 
 # checkpatch and its data files, copied out of the git tree: inside one,

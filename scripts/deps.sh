@@ -7,7 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 TOOL_PACKAGES="bc bison build-essential ccache cpio flex gcc-aarch64-linux-gnu
-git gnuplot-nox libelf-dev libjson-c-dev libssl-dev linux-perf mmdebstrap
+git gnuplot-nox graphviz libelf-dev libjson-c-dev libssl-dev linux-perf mmdebstrap
 qemu-system-x86 qemu-utils rsync shellcheck xz-utils"
 
 missing_packages() {

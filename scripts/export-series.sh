@@ -4,8 +4,10 @@
 #
 # Output is stable: --zero-commit and --no-signature keep hashes and the git
 # version out of the files, -N keeps subjects free of "n/m", so exporting an
-# unchanged tree changes nothing. The hand-written 0000-cover-letter.patch
-# is left alone.
+# unchanged tree changes nothing. Git notes on a commit become the patch's
+# notes below the --- line (checkpatch justifications, what a backport
+# changed); scripts/tree.sh turns them back into notes. The hand-written
+# 0000-cover-letter.patch is left alone.
 #
 # usage: scripts/export-series.sh BASE
 set -euo pipefail
@@ -26,8 +28,8 @@ write_series() {
 		done
 		echo
 		echo "# Local: names the variant in uname -r, never posted"
-		for p in "$dir"/[0-9][0-9][0-9][0-9]-*-localversion-*.patch; do
-			[ -e "$p" ] && basename "$p"
+		for p in "$dir"/[0-9][0-9][0-9][0-9]-localversion-*.patch; do
+			[ ! -e "$p" ] || basename "$p"
 		done
 	} >"$dir/series"
 }
@@ -42,8 +44,9 @@ main() {
 	[ -z "$(git -C "$tree" status --porcelain)" ] ||
 		qp_die "$tree has uncommitted changes; commit them first"
 	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' EXIT
-	git -C "$tree" format-patch -q -N --zero-commit --no-signature \
+	# shellcheck disable=SC2064 # expand now: $tmp is local
+	trap "rm -rf '$tmp'" EXIT
+	git -C "$tree" format-patch -q -N --zero-commit --no-signature --notes \
 		-o "$tmp" base..HEAD
 	mkdir -p "$dir"
 	if ! diff -q -r -x series -x 0000-cover-letter.patch "$dir" "$tmp" >/dev/null; then

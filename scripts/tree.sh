@@ -66,6 +66,8 @@ ensure_worktree() {
 	[ -d "$tree" ] && return 0
 	git -C "$repo" worktree add -q -B quiet-panic "$tree" base
 	git -C "$repo" update-ref refs/qp/applied base
+	# Keep notes on commits through rebase and amend.
+	git -C "$repo" config notes.rewriteRef refs/notes/commits
 }
 
 # Refuse to throw away work done in the patched tree.
@@ -77,8 +79,17 @@ check_no_local_work() {
 		qp_die "$tree has commits not exported to patches/; run scripts/export-series.sh first"
 }
 
+# The "Notes:" block format-patch --notes put below the --- line, unindented.
+patch_notes() {
+	awk '/^---$/ { below = 1; next }
+	     below && /^Notes:$/ { notes = 1; next }
+	     notes && /^$/ { exit }
+	     notes { sub(/^    /, ""); print }
+	     /^diff --git / { exit }' "$1"
+}
+
 apply_series() {
-	local base=$1 dir=$2 tree=$3 p
+	local base=$1 dir=$2 tree=$3 p notes
 	git -C "$tree" checkout -q -B quiet-panic base
 	for p in $(series_patches "$dir"); do
 		if ! git "${GIT_ID[@]}" -C "$tree" am -q "$dir/$p" >/dev/null 2>&1; then
@@ -86,6 +97,10 @@ apply_series() {
 			git -C "$tree" update-ref refs/qp/applied HEAD
 			qp_die "$base: patch $p does not apply cleanly to $(qp_package "$base") $(qp_pinned_version "$base")"
 		fi
+		# Reviewer notes (checkpatch justifications, backport changes)
+		# live in git notes, so that export-series.sh writes them back.
+		notes=$(patch_notes "$dir/$p")
+		[ -z "$notes" ] || git "${GIT_ID[@]}" -C "$tree" notes add -f -m "$notes" HEAD
 	done
 	git -C "$tree" update-ref refs/qp/applied HEAD
 }
