@@ -4,8 +4,12 @@
 #   make check         the test suite (what CI runs; BASE=6.12 or 6.1 for one base)
 #   make check-quick   the smallest useful subset, for a development loop
 #   make check-full    every scenario of the matrix
+#   make soak          every check-tier kdump scenario 10 times, lost dumps counted
 #   make build         baseline and patched kernels of every base
-#   make lint          shellcheck, checkpatch --strict, series checks
+#   make check-series  every prefix of the series builds and boots (+ CPU figures)
+#   make check-variants  !SMP, !KEXEC_CORE/!CRASH_DUMP and arm64 panic.o builds
+#   make lint          shellcheck, series checks and checkpatch --strict
+#   make docs          render docs/cpu-states.svg
 #
 # Everything large lives in $(QP_CACHE) (default ~/.cache/quiet-panic).
 
@@ -36,10 +40,25 @@ check-quick: tools
 check-full: tools
 	@$(RUN_TESTS) --tier full
 
+soak: tools
+	@$(RUN_TESTS) --tier check --variant patched --repeat 10 --kdump-only
+
+check-series: deps
+	@for b in $$(scripts/bases.sh $(BASE)); do scripts/check-series.sh $$b || exit 1; done
+
+check-variants: deps
+	@for b in $$(scripts/bases.sh $(BASE)); do scripts/check-build-variants.sh $$b || exit 1; done
+
 lint:
 	shellcheck $(SHELL_SOURCES)
+	@for b in $$(scripts/bases.sh $(BASE)); do scripts/check-patches.sh $$b || exit 1; done
+
+docs: docs/cpu-states.svg
+
+docs/cpu-states.svg: docs/cpu-states.dot
+	dot -Tsvg $< -o $@
 
 clean:
 	$(MAKE) -C kexec-tests clean
 
-.PHONY: all deps tools build check check-quick check-full lint clean
+.PHONY: all deps tools build check check-quick check-full soak check-series check-variants lint docs clean

@@ -60,7 +60,7 @@ in_rootfs() {
 vmcore_from_disk() {
 	in_rootfs sh -c 'makedumpfile -R /work/vmcore < /work/dump.raw' \
 		>"$T/makedumpfile-R.log" 2>&1 ||
-		t_fail "makedumpfile -R failed: $(tail -n 1 "$T/makedumpfile-R.log")"
+		t_fail "lost dump: makedumpfile -R failed: $(tail -n 1 "$T/makedumpfile-R.log")"
 	rm -f "$T/dump.raw"
 }
 
@@ -69,27 +69,29 @@ crash_run() {
 	printf '%s\n' "$@" quit >"$T/crash.cmds"
 	in_rootfs sh -c 'crash -s /kernel/vmlinux /work/vmcore < /work/crash.cmds' \
 		>"$T/crash.out" 2>&1 ||
-		t_fail "crash could not open the vmcore: $(grep -m1 -i 'crash:' "$T/crash.out")"
+		t_fail "lost dump: crash could not open the vmcore: $(grep -m1 -i 'crash:' "$T/crash.out")"
 }
 
-# kdump_capture NAME SMP APPEND [KDUMP]: boot with a capture kernel loaded
-# (KDUMP: load = kexec -p, file = kexec -s -p), let the trigger in APPEND
-# crash it, let the capture kernel write the dump and power off, rebuild the
-# vmcore on the host and run crash's sys, bt -a, help -r, log and help -D on it.
+# kdump_capture NAME SMP APPEND [KDUMP [STEP...]]: boot with a capture
+# kernel loaded (KDUMP: load = kexec -p, file = kexec -s -p), let the
+# trigger in APPEND (or the host STEPs) crash it, let the capture kernel
+# write the dump and power off, rebuild the vmcore on the host and run
+# crash's sys, bt -a, help -r, log and help -D on it.
 kdump_capture() {
 	local name=$1 smp=$2 append=$3 kdump=${4:-load}
+	shift 4 2>/dev/null || shift $#
 	GUEST_DISK="$T/dump.raw"
 	rm -f "$GUEST_DISK"
 	truncate -s 1G "$GUEST_DISK"
 	# No "panic" step: a panic in NMI context may reach the console only
 	# through the vmcore's log.
 	guest "$name" "$smp" "crashkernel=$CRASHKERNEL panic=0 kt.kdump=$kdump $append" \
-		'expect=^kt: kdump loaded' 'expect=^kt: capture (done|failed)' exit ||
-		t_fail "kdump cycle did not complete: $(tail -n 2 "$T/$name.err" | tr '\n' ' ')"
+		'expect=^kt: kdump loaded' "$@" 'expect=^kt: capture (done|failed)' exit ||
+		t_fail "lost dump: the kdump cycle did not complete: $(tail -n 2 "$T/$name.err" | tr '\n' ' ')"
 	grep -q '^kt: capture done: makedumpfile rc=0' "$T/$name.console" ||
-		t_fail "makedumpfile in the capture kernel failed: $(grep -m1 '^kt: capture' "$T/$name.console")"
+		t_fail "lost dump: makedumpfile in the capture kernel failed: $(grep -m1 '^kt: capture' "$T/$name.console")"
 	[ "$(t_value "$T/$name.out" exit_reason)" = guest-shutdown ] ||
-		t_fail "capture kernel did not power off: exit_reason=$(t_value "$T/$name.out" exit_reason)"
+		t_fail "lost dump: the capture kernel did not power off: exit_reason=$(t_value "$T/$name.out" exit_reason)"
 	unset GUEST_DISK
 	vmcore_from_disk
 	crash_run sys "bt -a" "help -r" log "help -D"
@@ -115,24 +117,26 @@ saved_register_cpus() {
 	     { cpu = "" }' "$T/crash.out" | sort -n | xargs
 }
 
-# assert_vmcore SMP MESSAGE [LOG_LINE]: the dump names the panic MESSAGE in
-# crash's sys ("PANIC:") and has LOG_LINE (default: the panic() line of
-# MESSAGE) in its log, and a backtrace, saved registers and an NT_PRSTATUS
-# note for each of the SMP CPUs.
+# assert_vmcore SMP PANIC_REGEX LOG_STRING: crash's sys names the panic
+# ("PANIC:" line matching PANIC_REGEX), its log has LOG_STRING, and every
+# one of the SMP CPUs has a backtrace, saved registers and an NT_PRSTATUS
+# note.
 assert_vmcore() {
-	local smp=$1 msg=$2 logline=${3:-"Kernel panic - not syncing: $2"} want notes
-	grep -q "^ *PANIC: \".*$msg" "$T/crash.out" ||
-		t_fail "crash sys does not show the panic '$msg': $(grep -m1 'PANIC:' "$T/crash.out")"
-	grep -qF "] $logline" "$T/crash.out" ||
-		t_fail "crash log lacks the line '$logline'"
+	local smp=$1 panic=$2 logline=$3 want notes
+	grep -Eq "^ *PANIC: \".*$panic" "$T/crash.out" ||
+		t_fail "crash sys does not show the panic /$panic/: $(grep -m1 'PANIC:' "$T/crash.out")"
+	grep -qF "$logline" "$T/crash.out" ||
+		t_fail "crash log lacks '$logline'"
 	want=$(seq 0 $((smp - 1)) | xargs)
 	[ "$(bt_cpus)" = "$want" ] ||
-		t_fail "bt -a shows backtraces for CPUs '$(bt_cpus)', want '$want'"
+		t_fail "missing CPU: bt -a shows backtraces for CPUs '$(bt_cpus)', want '$want'"
 	[ "$(saved_register_cpus)" = "$want" ] ||
-		t_fail "help -r shows saved registers for CPUs '$(saved_register_cpus)', want '$want'"
+		t_fail "missing CPU: help -r shows saved registers for CPUs '$(saved_register_cpus)', want '$want'"
 	notes=$(sed -n 's/^ *num_prstatus_notes: *//p' "$T/crash.out" | head -n 1)
-	[ "$notes" = "$smp" ] || t_fail "vmcore has '$notes' NT_PRSTATUS notes, want $smp"
-	echo "panic '$msg'; bt -a and saved registers for CPUs $want; $notes NT_PRSTATUS notes"
+	[ "$notes" = "$smp" ] || t_fail "missing CPU: vmcore has '$notes' NT_PRSTATUS notes, want $smp"
+	echo "$(grep -m1 'PANIC:' "$T/crash.out" | sed 's/^ *//'); bt -a and saved registers for CPUs $want; $notes NT_PRSTATUS notes"
+	# A passing dump has told its story; keep failing ones to look at.
+	rm -f "$T/vmcore"
 }
 
 # Nanoseconds to milliseconds, for messages.
@@ -158,4 +162,25 @@ idle_cpu_ns() {
 cpu_bound_ns() {
 	local relative=$(($1 * 3 / 2)) floor=100000000
 	echo $((relative > floor ? relative : floor))
+}
+
+# cpu_after_panic NAME SMP APPEND [STEP...]: kdump not loaded, panic=0; the
+# guest (or the host STEPs) panics it; measure the vCPU threads over 10 s
+# from 2 s after panic() finished (its end line; at least 2 s after the
+# banner: stopping the other CPUs alone can take over a second under TCG).
+# Patched must stay within the idle-relative bound; baseline is recorded
+# (it spins).
+cpu_after_panic() {
+	local name=$1 smp=$2 append=$3 used bound idle
+	shift 3
+	guest "$name" "$smp" "panic=0 $append" "$@" panic settle=20 sleep=2 cpu=10 ||
+		t_fail "no panic to measure: $(tail -n 1 "$T/$name.err")"
+	used=$(t_value "$T/$name.out" cpu_total_ns)
+	idle=$(idle_cpu_ns "$smp")
+	bound=$(cpu_bound_ns "$idle")
+	echo "$smp vCPUs, 10 s after '$(panic_message "$name")': $(ms "$used") ms host CPU" \
+		"(per vCPU $(t_value "$T/$name.out" cpu_vcpu_ns) ns); idle guest $(ms "$idle") ms; bound $(ms "$bound") ms"
+	[ "$VARIANT" = baseline ] && return 0
+	[ "$used" -le "$bound" ] ||
+		t_fail "patched guest used $(ms "$used") ms > bound $(ms "$bound") ms"
 }

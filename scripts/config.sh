@@ -2,7 +2,8 @@
 # Write <build dir>/.config for one kernel tree: tinyconfig, then the
 # fragments merged with the kernel's own scripts/kconfig/merge_config.sh in a
 # fixed order (guest, kdump, debug, then any extra ones), then a check that
-# every value a fragment asks for survived. Kconfig drops values whose
+# every value the fragments ask for survived (where two fragments ask for
+# the same symbol, the later one counts). Kconfig drops values whose
 # dependencies are not met without a word; here that is an error.
 #
 # usage: scripts/config.sh TREE BUILD_DIR [EXTRA_FRAGMENT...]
@@ -12,21 +13,24 @@ set -euo pipefail
 
 FRAGMENTS=(guest kdump debug)
 
-# Print the requests of a fragment the final .config does not honour.
+# The request for each symbol over all fragments, the last one winning (a
+# later fragment may override an earlier one), one "SYMBOL LINE" per line.
+final_requests() {
+	awk '/^CONFIG_[A-Za-z0-9_]+=/ { sym = $0; sub(/=.*/, "", sym); req[sym] = $0; order[sym] = ++n }
+	     /^# CONFIG_[A-Za-z0-9_]+ is not set$/ { sym = $2; req[sym] = $0; order[sym] = ++n }
+	     END { for (s in req) print order[s], s, req[s] }' "$@" | sort -n | cut -d' ' -f2-
+}
+
+# Print the requests the final .config does not honour.
 unmet_requests() {
-	local fragment=$1 config=$2 line sym
-	while IFS= read -r line; do
+	local config=$1 sym line
+	shift
+	while read -r sym line; do
 		case "$line" in
-		CONFIG_*=*)
-			grep -qxF "$line" "$config" || echo "$line"
-			;;
-		"# CONFIG_"*" is not set")
-			sym=${line#\# }
-			sym=${sym%% *}
-			! grep -q "^$sym=" "$config" || echo "$line"
-			;;
+		CONFIG_*) grep -qxF "$line" "$config" || echo "$line" ;;
+		*) ! grep -q "^$sym=" "$config" || echo "$line" ;;
 		esac
-	done <"$fragment"
+	done < <(final_requests "$@")
 }
 
 check_help_line() {
@@ -55,9 +59,7 @@ main() {
 	(cd "$tree" && ./scripts/kconfig/merge_config.sh -O "$build" \
 		"$build/.config" "${list[@]}") >"$build/merge_config.log" 2>&1 ||
 		qp_die "merge_config.sh failed (see $build/merge_config.log)"
-	bad=$(for frag in "${list[@]}"; do
-		unmet_requests "$frag" "$build/.config" | sed "s|^|$(basename "$frag"): |"
-	done | paste -sd ';' -)
+	bad=$(unmet_requests "$build/.config" "${list[@]}" | paste -sd ';' -)
 	[ -z "$bad" ] || qp_die "options requested but missing from $build/.config: $bad"
 }
 

@@ -17,9 +17,15 @@
  *   panic          wait for the panic banner on the console or the pvpanic
  *                  GUEST_PANICKED event: panic_line=, panic_ms=
  *   pvpanic        wait for the GUEST_PANICKED event: pvpanic_ms_after_panic=
+ *   settle=SEC     wait up to SEC seconds for panic() to finish (its "---[ end
+ *                  Kernel panic" line): settle_ms_after_panic= (or "none");
+ *                  never fails, a panic in NMI context may not print it
  *   sleep=SEC      let the guest run
  *   cpu=SEC        host CPU time of the vCPU threads (schedstat, ns) over SEC
  *                  seconds: cpu_vcpu_ns=, cpu_total_ns=, cpu_pct=, ...
+ *   perf=1         following cpu steps also count the cycles of the whole
+ *                  QEMU process with "perf stat -e cycles": perf_cycles=
+ *                  (or "unsupported" where the host's perf cannot)
  *   sysrq=C        serial BREAK, then C (magic sysrq over the serial line)
  *   nmi            QMP inject-nmi (reaches the boot CPU only)
  *   exit           wait for QEMU to end: exit_reason= (SHUTDOWN event
@@ -57,6 +63,7 @@
 
 #define MAX_VCPUS	64
 #define PANIC_BANNER	"Kernel panic - not syncing"
+#define PANIC_END	"---[ end Kernel panic"
 #define TELNET_IAC	0xff
 #define TELNET_BREAK	0xf3
 #define TELNET_SB	0xfa
@@ -92,9 +99,9 @@ struct guest {
 	/* QMP */
 	char qmp_buf[65536];
 	size_t qmp_len;
-	long long panic_ms, pvpanic_ms, exit_ms;
+	long long panic_ms, panic_end_ms, pvpanic_ms, exit_ms;
 	char panic_line[512], shutdown_reason[64];
-	bool banner_seen, exited;
+	bool banner_seen, exited, perf;
 	int exit_status;
 };
 
@@ -164,6 +171,8 @@ static void add_line(struct guest *g, const char *text, size_t len)
 	l = &g->lines[g->nlines++];
 	l->ms = guest_ms(g);
 	l->text = strndup(text, len);
+	if (g->panic_end_ms < 0 && strstr(l->text, PANIC_END))
+		g->panic_end_ms = l->ms;
 	/* The first panic banner; pvpanic may have announced it earlier. */
 	if (!g->banner_seen && strstr(l->text, PANIC_BANNER)) {
 		g->banner_seen = true;
@@ -688,6 +697,11 @@ static bool panicked(struct guest *g, void *arg)
 	return g->panic_ms >= 0;
 }
 
+static bool panic_ended(struct guest *g, void *arg)
+{
+	return g->panic_end_ms >= 0;
+}
+
 static bool pvpanicked(struct guest *g, void *arg)
 {
 	return g->pvpanic_ms >= 0;
@@ -735,6 +749,16 @@ static int step_panic(struct guest *g)
 	return 0;
 }
 
+static int step_settle(struct guest *g, double seconds)
+{
+	if (wait_for(g, guest_ms(g) + (long long)(seconds * 1000), panic_ended, NULL) &&
+	    g->panic_ms >= 0)
+		result("settle_ms_after_panic", "%lld", g->panic_end_ms - g->panic_ms);
+	else
+		result("settle_ms_after_panic", "none");
+	return 0;
+}
+
 static int step_pvpanic(struct guest *g)
 {
 	if (!wait_for(g, step_deadline(g, step_timeout_s), pvpanicked, NULL)) {
@@ -751,19 +775,69 @@ static int step_sleep(struct guest *g, double seconds)
 	return 0;
 }
 
+/* Start "perf stat -e cycles" on QEMU for @seconds; its output in @file. */
+static pid_t start_perf(pid_t qemu, double seconds, const char *file)
+{
+	char pid[16], secs[32];
+	sigset_t all;
+	pid_t p = fork();
+
+	if (p != 0)
+		return p;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	sigfillset(&all);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	snprintf(pid, sizeof(pid), "%d", qemu);
+	snprintf(secs, sizeof(secs), "%.3f", seconds);
+	execlp("perf", "perf", "stat", "-x,", "-e", "cycles", "-o", file,
+	       "-p", pid, "--", "sleep", secs, (char *)NULL);
+	_exit(127);
+}
+
+/* Cycles from perf's CSV output, or -1 when perf could not count them. */
+static long long perf_cycles(pid_t perf, const char *file)
+{
+	char line[256];
+	long long cycles = -1;
+	FILE *f;
+
+	while (waitpid(perf, NULL, 0) < 0 && errno == EINTR)
+		;
+	f = fopen(file, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, ",cycles") && sscanf(line, "%lld,", &cycles) != 1)
+			cycles = -1;
+	if (f)
+		fclose(f);
+	unlink(file);
+	return cycles;
+}
+
 static int step_cpu(struct guest *g, double seconds)
 {
 	struct cpu_sample a, b;
-	long long start;
+	char perf_file[128];
+	long long start, cycles;
+	pid_t perf = -1;
 
 	if (g->exited) {
 		note("cpu: QEMU has already exited");
 		return -1;
 	}
+	snprintf(perf_file, sizeof(perf_file), "%s/perf.csv", g->dir);
+	if (g->perf)
+		perf = start_perf(g->pid, seconds, perf_file);
 	sample_cpu(g->pid, &a);
 	start = guest_ms(g);
 	step_sleep(g, seconds);
 	sample_cpu(g->pid, &b);
+	if (perf > 0) {
+		cycles = perf_cycles(perf, perf_file);
+		if (cycles < 0)
+			result("perf_cycles", "unsupported");
+		else
+			result("perf_cycles", "%lld", cycles);
+	}
 	if (g->exited || !b.nvcpu) {
 		note("cpu: no vCPU threads to measure (QEMU exited?)");
 		return -1;
@@ -811,6 +885,8 @@ static int run_step(struct guest *g, const char *step)
 		return step_panic(g);
 	if (IS("pvpanic"))
 		return step_pvpanic(g);
+	if (IS("settle"))
+		return step_settle(g, atof(arg));
 	if (IS("sleep"))
 		return step_sleep(g, atof(arg));
 	if (IS("cpu"))
@@ -821,6 +897,10 @@ static int run_step(struct guest *g, const char *step)
 		return qmp_command(g, "{\"execute\":\"inject-nmi\"}\n");
 	if (IS("exit"))
 		return step_exit(g);
+	if (IS("perf")) {
+		g->perf = atoi(arg);
+		return 0;
+	}
 	if (IS("timeout")) {
 		step_timeout_s = atoi(arg);
 		return 0;
@@ -840,7 +920,8 @@ static void usage(int status)
 		"         --name NAME --log FILE --timeout SEC --workdir DIR\n"
 		"         --qemu BIN --accel tcg|kvm --cpu MODEL --machine TYPE\n"
 		"         --vmcoreinfo\n"
-		"steps:   expect=REGEX panic pvpanic sleep=SEC cpu=SEC sysrq=C\n"
+		"steps:   expect=REGEX panic pvpanic settle=SEC sleep=SEC cpu=SEC\n"
+		"         sysrq=C\n"
 		"         nmi exit timeout=SEC   (see the header of qpvm.c)\n");
 	exit(status);
 }
@@ -892,7 +973,8 @@ static void parse_options(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct guest g = { .console_fd = -1, .qmp_fd = -1, .signal_fd = -1,
-			   .panic_ms = -1, .pvpanic_ms = -1, .exit_ms = -1 };
+			   .panic_ms = -1, .panic_end_ms = -1, .pvpanic_ms = -1,
+			   .exit_ms = -1 };
 	int i, failed = 0;
 
 	parse_options(argc, argv);

@@ -9,8 +9,5 @@ test_boot() {
 	grep -m1 '^kt: init ready' "$T/boot.console"
 }
 
-qp_test kdump-sysrq-c quick both "sysrq-c with kdump: vmcore, crash sys/log, bt -a with registers on every vCPU"
-test_kdump_sysrq_c() {
-	kdump_capture kdump 2 "kt.trigger=sysrq-c"
-	assert_vmcore 2 "sysrq triggered crash"
-}
+qp_test kdump-sysrq-c quick both "sysrq-c with kdump: vmcore, crash sys/log, bt -a with registers on every vCPU" \
+	kdump_scenario sysrq-c 2

@@ -5,47 +5,16 @@
 
 # --- host CPU after a panic, no kdump -------------------------------------
 
-# cpu_after_panic NAME SMP TRIGGER [APPEND]: panic with kdump not loaded,
-# measure the vCPU threads over 10 s from 2 s after the banner. Patched must
-# stay within the idle-relative bound; baseline is recorded (it spins).
-cpu_after_panic() {
-	local name=$1 smp=$2 trigger=$3 append=${4:-} used bound idle
-	guest "$name" "$smp" "panic=0 $trigger $append" panic sleep=2 cpu=10 ||
-		t_fail "no panic to measure: $(tail -n 1 "$T/$name.err")"
-	used=$(t_value "$T/$name.out" cpu_total_ns)
-	idle=$(idle_cpu_ns "$smp")
-	bound=$(cpu_bound_ns "$idle")
-	echo "$smp vCPUs, 10 s after '$(panic_message "$name")': $(ms "$used") ms host CPU" \
-		"(per vCPU $(t_value "$T/$name.out" cpu_vcpu_ns) ns); idle guest $(ms "$idle") ms; bound $(ms "$bound") ms"
-	[ "$VARIANT" = baseline ] && return 0
-	[ "$used" -le "$bound" ] ||
-		t_fail "patched guest used $(ms "$used") ms > bound $(ms "$bound") ms"
-}
-
-qp_test cpu-sysrq-c quick both "sysrq-c, no kdump: panicking CPU halts (patched <= idle bound)"
-test_cpu_sysrq_c() {
-	cpu_after_panic cpu 2 "kt.trigger=sysrq-c"
-}
-
-qp_test cpu-panic-all check both "every CPU panics at once, no kdump: race losers halt"
-test_cpu_panic_all() {
-	cpu_after_panic cpu 4 "kt.trigger=qp:panic-all"
-}
-
-qp_test cpu-nmi-panic-all check both "NMI panic on every CPU, no kdump: nmi_panic_self_stop halts"
-test_cpu_nmi_panic_all() {
-	cpu_after_panic cpu 4 "kt.trigger=qp:nmi-panic-all"
-}
-
-qp_test cpu-irqoff check both "panic while other CPUs spin with IRQs off, no kdump"
-test_cpu_irqoff() {
-	cpu_after_panic cpu 2 "kt.trigger=qp:irqoff-panic"
-}
-
-qp_test cpu-hardirq-oops check both "oops in hard IRQ context, panic_on_oops, no kdump"
-test_cpu_hardirq_oops() {
-	cpu_after_panic cpu 2 "kt.trigger=qp:hardirq-oops" "panic_on_oops=1"
-}
+qp_test cpu-sysrq-c quick both "sysrq-c, no kdump: the panicking CPU halts (patched <= idle bound)" \
+	cpu_scenario sysrq-c 2
+qp_test cpu-panic-all check both "every CPU panics at once, no kdump: the race losers halt" \
+	cpu_scenario panic-all 4
+qp_test cpu-nmi-panic-all check both "NMI panic on every CPU, no kdump: nmi_panic_self_stop() halts" \
+	cpu_scenario nmi-panic-all 4
+qp_test cpu-irqoff check both "panic while the other CPU spins with IRQs off, no kdump" \
+	cpu_scenario irqoff-panic 2
+qp_test cpu-hardirq-oops check both "oops in hard IRQ context with panic_on_oops, no kdump" \
+	cpu_scenario hardirq-oops 2
 
 # --- panic=N ---------------------------------------------------------------
 
@@ -96,22 +65,9 @@ test_after_panic_sysrq() {
 
 # --- kdump loaded: the capture is complete --------------------------------
 
-qp_test kdump-panic-all check both "kdump, every CPU panics at once: a note and a backtrace per CPU"
-test_kdump_panic_all() {
-	kdump_capture kdump 4 "kt.trigger=qp:panic-all"
-	assert_vmcore 4 "qp_trigger: every CPU panics at once"
-}
-
-qp_test kdump-nmi-panic-all check both "kdump, NMI panic on every CPU: a note and a backtrace per CPU"
-test_kdump_nmi_panic_all() {
-	kdump_capture kdump 4 "kt.trigger=qp:nmi-panic-all"
-	assert_vmcore 4 "qp_trigger: NMI panic on every CPU"
-}
-
-# With a crash kernel loaded, oops_end() kexecs at the oops itself: crash
-# names the oops, and no panic() line is ever printed.
-qp_test kdump-hardirq-oops check both "kdump, oops in IRQ context with panic_on_oops: every CPU in the dump"
-test_kdump_hardirq_oops() {
-	kdump_capture kdump 2 "kt.trigger=qp:hardirq-oops panic_on_oops=1"
-	assert_vmcore 2 "Oops: 0002 \[#1\]" "BUG: kernel NULL pointer dereference, address: 0000000000000000"
-}
+qp_test kdump-panic-all check both "kdump, every CPU panics at once: a note and a backtrace per CPU" \
+	kdump_scenario panic-all 4
+qp_test kdump-nmi-panic-all check both "kdump, NMI panic on every CPU: a note and a backtrace per CPU" \
+	kdump_scenario nmi-panic-all 4
+qp_test kdump-hardirq-oops check both "kdump, oops in IRQ context with panic_on_oops: every CPU in the dump" \
+	kdump_scenario hardirq-oops 2

@@ -1,0 +1,102 @@
+# shellcheck shell=bash
+# Panic scenarios as data, shared by the check-tier tests (panic.sh) and the
+# full matrix (matrix.sh). Sourced first (the file name sorts first).
+#
+#   SCEN_APPEND    kernel parameters: the guest init's trigger and whatever
+#                  makes it panic (panic_on_oops, softlockup_panic, ...)
+#   SCEN_STEPS     host steps (qpvm) that trigger it, after the guest is up
+#   SCEN_PANIC     extended regex for crash's "PANIC:" line with kdump
+#   SCEN_LOG       a fixed string the vmcore's log must contain
+#   SCEN_BASES     bases that can run it; SCEN_WHY_NOT says why not others
+#   SCEN_MIN_CPUS  fewest vCPUs it makes sense with
+#
+# With kdump loaded an oops kexecs at oops_end(), before any panic(): crash
+# then names the oops and the log has the oops line, not a panic() line.
+
+declare -A SCEN_APPEND SCEN_STEPS SCEN_PANIC SCEN_LOG SCEN_BASES SCEN_WHY_NOT SCEN_MIN_CPUS
+SCENARIOS=()
+
+# scenario NAME APPEND PANIC_REGEX LOG_STRING
+scenario() {
+	SCENARIOS+=("$1")
+	SCEN_APPEND[$1]=$2
+	SCEN_PANIC[$1]=$3
+	SCEN_LOG[$1]=$4
+	SCEN_STEPS[$1]=""
+	SCEN_BASES[$1]="6.12 6.1"
+	SCEN_MIN_CPUS[$1]=1
+}
+
+# Watchdog thresholds small enough for a test: soft lockup after 4 s.
+LOCKUP_PARAMS="watchdog_thresh=2"
+
+scenario sysrq-c "kt.trigger=sysrq-c" \
+	"sysrq triggered crash" "Kernel panic - not syncing: sysrq triggered crash"
+scenario lkdtm-panic "kt.trigger=lkdtm:PANIC" \
+	"dumptest" "Kernel panic - not syncing: dumptest"
+scenario lkdtm-bug "kt.trigger=lkdtm:BUG panic_on_oops=1" \
+	"kernel BUG at drivers/misc/lkdtm/bugs.c" "kernel BUG at drivers/misc/lkdtm/bugs.c"
+scenario lkdtm-exception "kt.trigger=lkdtm:EXCEPTION panic_on_oops=1" \
+	"Oops: " "BUG: kernel NULL pointer dereference"
+scenario lkdtm-panic-stop-irqoff "kt.trigger=lkdtm:PANIC_STOP_IRQOFF" \
+	"panic stop irqoff test" "Kernel panic - not syncing: panic stop irqoff test"
+SCEN_BASES[lkdtm-panic-stop-irqoff]="6.12"
+SCEN_WHY_NOT[lkdtm-panic-stop-irqoff]="LKDTM has no PANIC_STOP_IRQOFF before 6.4"
+scenario hardirq-panic "kt.trigger=qp:hardirq-panic" \
+	"qp_trigger: panic in hard interrupt context" "Kernel panic - not syncing: qp_trigger: panic in hard interrupt context"
+scenario softirq-panic "kt.trigger=qp:softirq-panic" \
+	"qp_trigger: panic in softirq context" "Kernel panic - not syncing: qp_trigger: panic in softirq context"
+scenario hardirq-oops "kt.trigger=qp:hardirq-oops panic_on_oops=1" \
+	"Oops: 0002 \\[#1\\]" "BUG: kernel NULL pointer dereference, address: 0000000000000000"
+scenario panic-all "kt.trigger=qp:panic-all" \
+	"qp_trigger: every CPU panics at once" "Kernel panic - not syncing: qp_trigger: every CPU panics at once"
+scenario nmi-panic-all "kt.trigger=qp:nmi-panic-all" \
+	"qp_trigger: NMI panic on every CPU" "Kernel panic - not syncing: qp_trigger: NMI panic on every CPU"
+scenario irqoff-panic "kt.trigger=qp:irqoff-panic" \
+	"qp_trigger: panic while other CPUs spin with interrupts off" \
+	"Kernel panic - not syncing: qp_trigger: panic while other CPUs spin with interrupts off"
+SCEN_MIN_CPUS[irqoff-panic]=2
+# QEMU's "nmi" reaches the boot CPU only: the boot-CPU-only NMI panic.
+scenario qemu-nmi "unknown_nmi_panic=1" \
+	"NMI: Not continuing" "Kernel panic - not syncing: NMI: Not continuing"
+SCEN_STEPS[qemu-nmi]="expect=^kt: idle\$ nmi"
+scenario softlockup "kt.trigger=lkdtm:SOFTLOCKUP softlockup_panic=1 $LOCKUP_PARAMS" \
+	"softlockup: hung tasks" "Kernel panic - not syncing: softlockup: hung tasks"
+# The buddy detector watches a CPU from another one: it needs two.
+scenario hardlockup "kt.trigger=lkdtm:HARDLOCKUP nmi_watchdog=panic $LOCKUP_PARAMS" \
+	"Hard LOCKUP" "Kernel panic - not syncing: Hard LOCKUP"
+SCEN_BASES[hardlockup]="6.12"
+SCEN_WHY_NOT[hardlockup]="6.1 has only the perf hard-lockup detector and QEMU TCG has no PMU"
+SCEN_MIN_CPUS[hardlockup]=2
+
+# scenario_usable NAME SMP: skip (exit 4) with the reason when this base or
+# vCPU count cannot run NAME.
+scenario_usable() {
+	local name=$1 smp=$2
+	case " ${SCEN_BASES[$name]} " in
+	*" $BASE "*) ;;
+	*) t_skip "${SCEN_WHY_NOT[$name]}" ;;
+	esac
+	[ "$smp" -ge "${SCEN_MIN_CPUS[$name]}" ] ||
+		t_skip "$name needs at least ${SCEN_MIN_CPUS[$name]} vCPUs"
+	return 0
+}
+
+# cpu_scenario NAME SMP: kdump not loaded; host CPU after the panic.
+cpu_scenario() {
+	local name=$1 smp=$2
+	scenario_usable "$name" "$smp"
+	# shellcheck disable=SC2086 # SCEN_STEPS is a list of qpvm steps
+	cpu_after_panic cpu "$smp" "${SCEN_APPEND[$name]}" ${SCEN_STEPS[$name]}
+}
+
+# kdump_scenario NAME SMP [KDUMP [POST_NOTIFIERS]]: capture and check the
+# vmcore. KDUMP: load (kexec -p) or file (kexec -s -p); POST_NOTIFIERS: 0/1.
+kdump_scenario() {
+	local name=$1 smp=$2 kdump=${3:-load} pn=${4:-0}
+	scenario_usable "$name" "$smp"
+	# shellcheck disable=SC2086 # SCEN_STEPS is a list of qpvm steps
+	kdump_capture kdump "$smp" "${SCEN_APPEND[$name]} crash_kexec_post_notifiers=$pn" \
+		"$kdump" ${SCEN_STEPS[$name]}
+	assert_vmcore "$smp" "${SCEN_PANIC[$name]}" "${SCEN_LOG[$name]}"
+}

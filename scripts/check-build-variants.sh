@@ -1,0 +1,70 @@
+#!/bin/bash
+# Build the full patched series of one base in the configurations the test
+# kernels do not cover: uniprocessor (configs/variants/nosmp.config), no
+# kexec or crash dump (nokexec.config), and kernel/panic.o for arm64 with
+# Debian's cross compiler (the weak default path of another architecture).
+#
+# Each variant has its own build dir next to the patched one; a build is
+# incremental and serialised with every other kernel build.
+#
+# usage: scripts/check-build-variants.sh BASE
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+X86_VARIANTS="nosmp nokexec"
+
+build_x86_variant() {
+	local base=$1 variant=$2 tree build extra=()
+	tree=$(qp_tree_dir "$base" patched)
+	build="$tree/.qp-o-$variant"
+	[ ! -f "$QP_ROOT/configs/base-$base.config" ] ||
+		extra=("$QP_ROOT/configs/base-$base.config")
+	"$QP_ROOT/scripts/config.sh" "$tree" "$build" "${extra[@]}" \
+		"$QP_ROOT/configs/variants/$variant.config"
+	CCACHE_DIR=${CCACHE_DIR:-$QP_CACHE/ccache} CCACHE_NOHASHDIR=1 \
+		make -C "$tree" O="$build" -j"$(nproc)" CC="ccache gcc" \
+		LOCALVERSION= vmlinux >"$build/build.log" 2>&1 ||
+		qp_die "$base $variant: build failed (see $build/build.log)"
+	if grep -q 'warning:' "$build/build.log"; then
+		qp_die "$base $variant: compiler warnings (see $build/build.log)"
+	fi
+	echo "$base x86_64 $variant: vmlinux builds, no warnings"
+}
+
+# kernel/panic.o for arm64: arch_panic_halt() must stay the weak default.
+build_arm64_panic_o() {
+	local base=$1 tree build cross=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+	qp_need_cmd aarch64-linux-gnu-gcc
+	tree=$(qp_tree_dir "$base" patched)
+	build="$tree/.qp-o-arm64"
+	if ! make -C "$tree" O="$build" "${cross[@]}" tinyconfig >"$build.log" 2>&1 ||
+		! make -C "$tree" O="$build" "${cross[@]}" -j"$(nproc)" kernel/panic.o \
+			>>"$build.log" 2>&1; then
+		qp_die "$base arm64: kernel/panic.o does not build (see $build.log)"
+	fi
+	if grep -q 'warning:' "$build.log"; then
+		qp_die "$base arm64: compiler warnings (see $build.log)"
+	fi
+	aarch64-linux-gnu-nm "$build/kernel/panic.o" | grep -q ' W arch_panic_halt$' ||
+		qp_die "$base arm64: arch_panic_halt is not the weak default in kernel/panic.o"
+	echo "$base arm64: kernel/panic.o builds, arch_panic_halt is the weak default"
+}
+
+check_all() {
+	local base=$1 variant
+	for variant in $X86_VARIANTS; do
+		build_x86_variant "$base" "$variant"
+	done
+	build_arm64_panic_o "$base"
+}
+
+main() {
+	local base=${1:-}
+	qp_check_base "$base"
+	qp_need_cmd make gcc ccache
+	"$QP_ROOT/scripts/tree.sh" "$base"
+	qp_with_build_lock check_all "$base"
+}
+
+main "$@"
