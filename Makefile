@@ -4,7 +4,8 @@
 #   make check         the test suite (what CI runs; BASE=6.12 or 6.1 for one base)
 #   make check-quick   the smallest useful subset, for a development loop
 #   make check-full    every scenario of the matrix
-#   make soak          every check-tier kdump scenario 10 times, lost dumps counted
+#   make soak          every scenario's kdump capture 10 times, lost dumps counted
+#   make bench         the full benchmark into docs/results.md (BASE=6.12 for one)
 #   make build         baseline and patched kernels of every base
 #   make check-series  every prefix of the series builds and boots (+ CPU figures)
 #   make check-variants  !SMP, !KEXEC_CORE/!CRASH_DUMP and arm64 panic.o builds
@@ -14,6 +15,7 @@
 # Everything large lives in $(QP_CACHE) (default ~/.cache/quiet-panic).
 
 BASE ?= all
+QP_CACHE ?= $(HOME)/.cache/quiet-panic
 RUN_TESTS := kexec-tests/run-tests --base $(BASE)
 SHELL_SOURCES := $(wildcard scripts/*.sh) kexec-tests/run-tests kexec-tests/lib.sh \
 	$(wildcard kexec-tests/tests/*.sh) .ci/run
@@ -25,6 +27,14 @@ deps:
 
 tools: deps
 	@$(MAKE) -s -C kexec-tests
+	@$(MAKE) -s -C tools/panic-collector
+
+# The main job: both kernels, panicked side by side, the table on stdout.
+demo: tools
+	@kexec-tests/bench --quick --out $(QP_CACHE)/demo
+
+bench: tools
+	@kexec-tests/bench --base $(BASE)
 
 build: deps
 	@for b in $$(scripts/bases.sh $(BASE)); do \
@@ -40,8 +50,11 @@ check-quick: tools
 check-full: tools
 	@$(RUN_TESTS) --tier full
 
+# Every scenario's kdump capture (2 vCPUs, kexec -p) on the patched kernels,
+# 10 times; run-tests counts lost dumps and dumps missing a CPU.
+SOAK_TESTS = $(shell kexec-tests/run-tests --list | awk '/^m-kdump-.*-2cpu / { print $$1 }')
 soak: tools
-	@$(RUN_TESTS) --tier check --variant patched --repeat 10 --kdump-only
+	@$(RUN_TESTS) --variant patched --repeat 10 $(SOAK_TESTS)
 
 check-series: deps
 	@for b in $$(scripts/bases.sh $(BASE)); do scripts/check-series.sh $$b || exit 1; done
@@ -60,5 +73,6 @@ docs/cpu-states.svg: docs/cpu-states.dot
 
 clean:
 	$(MAKE) -C kexec-tests clean
+	$(MAKE) -C tools/panic-collector clean
 
-.PHONY: all deps tools build check check-quick check-full soak check-series check-variants lint docs clean
+.PHONY: all deps tools demo bench build check check-quick check-full soak check-series check-variants lint docs clean

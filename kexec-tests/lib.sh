@@ -30,15 +30,17 @@ t_value() {
 
 # guest NAME SMP APPEND STEP...: run one guest with this test's kernel.
 # Writes $T/NAME.out (qpvm results) and $T/NAME.console; returns qpvm's
-# status. $GUEST_DISK, when set, is attached as a raw virtio disk.
+# status. $GUEST_DISK, when set, is attached as a raw virtio disk;
+# $GUEST_OPTS adds qpvm options.
 guest() {
 	local name=$1 smp=$2 append=$3 out
 	shift 3
 	out=$(qp_out_dir "$BASE" "$VARIANT")
+	# shellcheck disable=SC2086 # GUEST_OPTS is a list of options
 	"$QPVM" --kernel "$out/bzImage" --initrd "$out/initramfs.cpio" \
 		--smp "$smp" --mem "$GUEST_MEM_MB" --name "qp-$name" \
 		--log "$T/$name.console" ${GUEST_DISK:+--disk "$GUEST_DISK"} \
-		--timeout "${GUEST_TIMEOUT:-300}" --append "$append" \
+		--timeout "${GUEST_TIMEOUT:-300}" --append "$append" ${GUEST_OPTS:-} \
 		"$@" >"$T/$name.out" 2>"$T/$name.err"
 }
 
@@ -64,12 +66,15 @@ vmcore_from_disk() {
 	rm -f "$T/dump.raw"
 }
 
-# crash_run CMD...: run crash commands on $T/vmcore, output in $T/crash.out.
+# crash_run CMD...: run crash commands on $T/$DUMPFILE (default vmcore),
+# output in $T/$CRASH_OUT (default crash.out).
 crash_run() {
+	local out="$T/${CRASH_OUT:-crash.out}"
 	printf '%s\n' "$@" quit >"$T/crash.cmds"
-	in_rootfs sh -c 'crash -s /kernel/vmlinux /work/vmcore < /work/crash.cmds' \
-		>"$T/crash.out" 2>&1 ||
-		t_fail "lost dump: crash could not open the vmcore: $(grep -m1 -i 'crash:' "$T/crash.out")"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	in_rootfs sh -c 'crash -s /kernel/vmlinux "/work/$1" < /work/crash.cmds' \
+		sh "${DUMPFILE:-vmcore}" >"$out" 2>&1 ||
+		t_fail "lost dump: crash could not open the vmcore: $(grep -m1 -i 'crash:' "$out")"
 }
 
 # kdump_capture NAME SMP APPEND [KDUMP [STEP...]]: boot with a capture
@@ -117,26 +122,41 @@ saved_register_cpus() {
 	     { cpu = "" }' "$T/crash.out" | sort -n | xargs
 }
 
-# assert_vmcore SMP PANIC_REGEX LOG_STRING: crash's sys names the panic
-# ("PANIC:" line matching PANIC_REGEX), its log has LOG_STRING, and every
-# one of the SMP CPUs has a backtrace, saved registers and an NT_PRSTATUS
-# note.
-assert_vmcore() {
+# CPUs crash's "bt -a" lists (a "PID: ... CPU: n" header each).
+bt_listed_cpus() {
+	sed -n 's/^PID: .* CPU: *\([0-9]*\) .*/\1/p' "$T/crash.out" | sort -n | xargs
+}
+
+# assert_dump SMP PANIC_REGEX LOG_STRING: crash's sys names the panic
+# ("PANIC:" line matching PANIC_REGEX), its log has LOG_STRING, "bt -a"
+# lists each of the SMP CPUs, and each has saved registers and an
+# NT_PRSTATUS note.
+assert_dump() {
 	local smp=$1 panic=$2 logline=$3 want notes
 	grep -Eq "^ *PANIC: \".*$panic" "$T/crash.out" ||
 		t_fail "crash sys does not show the panic /$panic/: $(grep -m1 'PANIC:' "$T/crash.out")"
 	grep -qF "$logline" "$T/crash.out" ||
 		t_fail "crash log lacks '$logline'"
 	want=$(seq 0 $((smp - 1)) | xargs)
-	[ "$(bt_cpus)" = "$want" ] ||
-		t_fail "missing CPU: bt -a shows backtraces for CPUs '$(bt_cpus)', want '$want'"
+	[ "$(bt_listed_cpus)" = "$want" ] ||
+		t_fail "missing CPU: bt -a lists CPUs '$(bt_listed_cpus)', want '$want'"
 	[ "$(saved_register_cpus)" = "$want" ] ||
 		t_fail "missing CPU: help -r shows saved registers for CPUs '$(saved_register_cpus)', want '$want'"
 	notes=$(sed -n 's/^ *num_prstatus_notes: *//p' "$T/crash.out" | head -n 1)
 	[ "$notes" = "$smp" ] || t_fail "missing CPU: vmcore has '$notes' NT_PRSTATUS notes, want $smp"
-	echo "$(grep -m1 'PANIC:' "$T/crash.out" | sed 's/^ *//'); bt -a and saved registers for CPUs $want; $notes NT_PRSTATUS notes"
+}
+
+# assert_vmcore SMP PANIC_REGEX LOG_STRING: assert_dump, and crash unwinds
+# a backtrace (frame #0 on) for every CPU.
+assert_vmcore() {
+	local smp=$1 want
+	assert_dump "$@"
+	want=$(seq 0 $((smp - 1)) | xargs)
+	[ "$(bt_cpus)" = "$want" ] ||
+		t_fail "missing CPU: bt -a shows backtraces for CPUs '$(bt_cpus)', want '$want'"
+	echo "$(grep -m1 'PANIC:' "$T/crash.out" | sed 's/^ *//'); bt -a and saved registers for CPUs $want; $smp NT_PRSTATUS notes"
 	# A passing dump has told its story; keep failing ones to look at.
-	rm -f "$T/vmcore"
+	rm -f "$T/${DUMPFILE:-vmcore}"
 }
 
 # Nanoseconds to milliseconds, for messages.
@@ -183,4 +203,43 @@ cpu_after_panic() {
 	[ "$VARIANT" = baseline ] && return 0
 	[ "$used" -le "$bound" ] ||
 		t_fail "patched guest used $(ms "$used") ms > bound $(ms "$bound") ms"
+}
+
+COLLECTOR="$QP_ROOT/tools/panic-collector/panic-collector"
+
+# collect NAME...: start one patched guest per NAME (SMP vCPUs, trigger
+# APPEND; no crashkernel), each with a second QMP socket, and let
+# panic-collector dump them all with policy "quit". Sets DUMPS to the
+# dump files in NAME order.
+collect() {
+	local smp=$1 append=$2 name dump pids=() args=() rc=0
+	shift 2
+	[ -x "$COLLECTOR" ] || make -s -C "$(dirname "$COLLECTOR")" >/dev/null ||
+		t_fail "cannot build panic-collector"
+	mkdir -p "$T/dumps"
+	for name in "$@"; do
+		# kt.delay: the collector is connected before the guest panics.
+		GUEST_OPTS="--vmcoreinfo --qmp-extra $T/$name.qmp" \
+			guest "$name" "$smp" "panic=0 kt.delay=4000 $append" panic timeout=300 exit &
+		pids+=($!)
+		args+=(--console "$name=$T/$name.console")
+	done
+	for name in "$@"; do
+		args+=("$name=$T/$name.qmp")
+	done
+	"$COLLECTOR" --dir "$T/dumps" --policy quit --once --settle 20 "${args[@]}" \
+		>"$T/collector.out" 2>"$T/collector.err" || rc=$?
+	for name in "${pids[@]}"; do
+		wait "$name" || true
+	done
+	[ "$rc" = 0 ] || t_fail "panic-collector failed: $(tail -n 1 "$T/collector.err")"
+	DUMPS=()
+	for name in "$@"; do
+		[ "$(t_value "$T/$name.out" exit_reason)" = host-qmp-quit ] ||
+			t_fail "$name was not quit by the collector: exit_reason=$(t_value "$T/$name.out" exit_reason)"
+		dump=$(cd "$T/dumps" && ls "$name"-*.kdump 2>/dev/null) ||
+			t_fail "no dump of $name in $T/dumps"
+		DUMPS+=("$dump")
+		[ -s "$T/dumps/${DUMPS[-1]}.json" ] || t_fail "no metadata for ${DUMPS[-1]}"
+	done
 }

@@ -85,10 +85,9 @@ static void read_file(const char *path, char *buf, size_t size)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
-/* Value of kernel parameter @key ("kt.x"), or @def when absent. */
-static const char *param(const char *key, const char *def)
+/* Value of kernel parameter @key ("kt.x") in @value, or @def when absent. */
+static const char *param(const char *key, const char *def, char *value, size_t size)
 {
-	static char value[256];
 	size_t len = strlen(key);
 	const char *p = cmdline;
 
@@ -96,15 +95,16 @@ static const char *param(const char *key, const char *def)
 		if ((p == cmdline || p[-1] == ' ') && p[len] == '=') {
 			p += len + 1;
 			len = strcspn(p, " \n");
-			if (len >= sizeof(value))
-				len = sizeof(value) - 1;
+			if (len >= size)
+				len = size - 1;
 			memcpy(value, p, len);
 			value[len] = '\0';
 			return value;
 		}
 		p += len;
 	}
-	return def;
+	snprintf(value, size, "%s", def);
+	return value;
 }
 
 static void mount_pseudo_filesystems(void)
@@ -217,7 +217,7 @@ static int load_capture_kernel(const char *how)
 
 static int insmod_trigger(const char *name)
 {
-	char params[128];
+	char params[160];
 	int fd = open(TRIGGER_MODULE, O_RDONLY);
 	long rc;
 
@@ -265,7 +265,7 @@ static void __attribute__((noreturn)) idle_forever(void)
 
 int main(void)
 {
-	const char *kdump, *trigger;
+	char kdump[32], trigger[128], delay[16], shell[4];
 	struct utsname un;
 	int rc;
 
@@ -276,16 +276,15 @@ int main(void)
 
 	uname(&un);
 	say("init ready: %s %ld cpus", un.release, sysconf(_SC_NPROCESSORS_ONLN));
-	if (!strcmp(param("kt.shell", "0"), "1"))
+	if (!strcmp(param("kt.shell", "0", shell, sizeof(shell)), "1"))
 		start_shell();
 
-	kdump = param("kt.kdump", "none");
+	param("kt.kdump", "none", kdump, sizeof(kdump));
 	/* No trigger without the requested dump: the test must see why. */
 	if (strcmp(kdump, "none") && load_capture_kernel(kdump))
 		idle_forever();
-	trigger = param("kt.trigger", "none");
-	if (strcmp(trigger, "none")) {
-		sleep_ms(atol(param("kt.delay", "200")));
+	if (strcmp(param("kt.trigger", "none", trigger, sizeof(trigger)), "none")) {
+		sleep_ms(atol(param("kt.delay", "200", delay, sizeof(delay))));
 		say("trigger %s", trigger);
 		rc = fire_trigger(trigger);
 		/* Only reached when the trigger did not crash the kernel. */

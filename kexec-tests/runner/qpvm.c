@@ -73,6 +73,7 @@
 struct options {
 	const char *qemu, *accel, *cpu, *machine;
 	const char *kernel, *initrd, *append, *disk, *name, *log, *workdir;
+	const char *qmp_extra;
 	int smp, mem_mb, timeout_s;
 	bool vmcoreinfo;
 };
@@ -458,6 +459,11 @@ static void qemu_argv(const struct guest *g, char **argv)
 	add_arg(argv, &argc, "chardev:console");
 	add_arg(argv, &argc, "-qmp");
 	add_arg(argv, &argc, "unix:%s,server=on,wait=off", g->sock_qmp);
+	if (opt.qmp_extra) {
+		/* A second QMP monitor, for a host tool watching this guest. */
+		add_arg(argv, &argc, "-qmp");
+		add_arg(argv, &argc, "unix:%s,server=on,wait=off", opt.qmp_extra);
+	}
 	add_arg(argv, &argc, "-device");
 	add_arg(argv, &argc, "pvpanic");
 	if (opt.vmcoreinfo) {
@@ -919,7 +925,7 @@ static void usage(int status)
 		"options: --initrd F --append STR --smp N --mem MB --disk RAW\n"
 		"         --name NAME --log FILE --timeout SEC --workdir DIR\n"
 		"         --qemu BIN --accel tcg|kvm --cpu MODEL --machine TYPE\n"
-		"         --vmcoreinfo\n"
+		"         --vmcoreinfo --qmp-extra SOCKET\n"
 		"steps:   expect=REGEX panic pvpanic settle=SEC sleep=SEC cpu=SEC\n"
 		"         sysrq=C\n"
 		"         nmi exit timeout=SEC   (see the header of qpvm.c)\n");
@@ -936,7 +942,8 @@ static void parse_options(int argc, char **argv)
 		{ "timeout", 1, NULL, 't' }, { "workdir", 1, NULL, 'w' },
 		{ "qemu", 1, NULL, 'q' }, { "accel", 1, NULL, 'A' },
 		{ "cpu", 1, NULL, 'c' }, { "machine", 1, NULL, 'M' },
-		{ "vmcoreinfo", 0, NULL, 'V' }, { "help", 0, NULL, 'h' },
+		{ "vmcoreinfo", 0, NULL, 'V' }, { "qmp-extra", 1, NULL, 'Q' },
+		{ "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -958,6 +965,7 @@ static void parse_options(int argc, char **argv)
 		case 'c': opt.cpu = optarg; break;
 		case 'M': opt.machine = optarg; break;
 		case 'V': opt.vmcoreinfo = true; break;
+		case 'Q': opt.qmp_extra = optarg; break;
 		case 'h': usage(0); break;
 		default: usage(2);
 		}
