@@ -1,5 +1,5 @@
 #!/bin/bash
-# Write the commits of a patched tree back to patches/<base>/ with
+# Write the commits of a patched tree (branch quiet-panic) back to patches/<base>/ with
 # git format-patch, and the quilt series file with them.
 #
 # Output is stable: --zero-commit and --no-signature keep hashes and the git
@@ -34,6 +34,28 @@ write_series() {
 	} >"$dir/series"
 }
 
+# Keep the hand-written cover letter's text, refresh what git computes:
+# the patch count, the shortlog and the diffstat of the upstream patches
+# (all but the local localversion one).
+refresh_cover_letter() {
+	local tree=$1 dir=$2 cover="$2/0000-cover-letter.patch" upstream=quiet-panic n fresh
+	[ -f "$cover" ] || return 0
+	if git -C "$tree" log -1 --format=%s quiet-panic | grep -q '^localversion:'; then
+		upstream=quiet-panic~1
+	fi
+	n=$(git -C "$tree" rev-list --count "base..$upstream")
+	fresh=$(mktemp -d)
+	git -C "$tree" format-patch -q --cover-letter --zero-commit --no-signature \
+		-o "$fresh" "base..$upstream"
+	{
+		sed -n '/^[^ ].* ([0-9]*):$/q; p' "$cover" |
+			sed "s|^Subject: \[PATCH 0/[0-9]*\]|Subject: [PATCH 0/$n]|"
+		sed -n '/^[^ ].* ([0-9]*):$/,$p' "$fresh/0000-cover-letter.patch"
+	} >"$fresh/cover"
+	cmp -s "$fresh/cover" "$cover" || mv "$fresh/cover" "$cover"
+	rm -rf "$fresh"
+}
+
 main() {
 	BASE=${1:-}
 	local tree dir tmp stamp
@@ -47,7 +69,7 @@ main() {
 	# shellcheck disable=SC2064 # expand now: $tmp is local
 	trap "rm -rf '$tmp'" EXIT
 	git -C "$tree" format-patch -q -N --zero-commit --no-signature --notes \
-		-o "$tmp" base..HEAD
+		-o "$tmp" base..quiet-panic
 	mkdir -p "$dir"
 	if ! diff -q -r -x series -x 0000-cover-letter.patch "$dir" "$tmp" >/dev/null; then
 		find "$dir" -name '[0-9][0-9][0-9][0-9]-*.patch' \
@@ -56,8 +78,9 @@ main() {
 		qp_log "$BASE: exported $(find "$tmp" -name '*.patch' | wc -l) patches to patches/$BASE"
 	fi
 	write_series "$dir"
+	refresh_cover_letter "$tree" "$dir"
 	# The tree now is what the series describes: tree.sh must not re-apply.
-	git -C "$tree" update-ref refs/qp/applied HEAD
+	git -C "$tree" update-ref refs/qp/applied quiet-panic
 	stamp=$(git -C "$tree" rev-parse --path-format=absolute --git-path qp-series-hash)
 	"$QP_ROOT/scripts/tree.sh" --series-hash "$BASE" >"$stamp"
 }
