@@ -18,6 +18,7 @@ BASE ?= all
 QP_CACHE ?= $(HOME)/.cache/quiet-panic
 RUN_TESTS := kexec-tests/run-tests --base $(BASE)
 SHELL_SOURCES := $(wildcard scripts/*.sh) kexec-tests/run-tests kexec-tests/lib.sh \
+	kexec-tests/bench kexec-tests/bench-report \
 	$(wildcard kexec-tests/tests/*.sh) .ci/run
 
 all: check

@@ -762,6 +762,12 @@ static int step_settle(struct guest *g, double seconds)
 		result("settle_ms_after_panic", "%lld", g->panic_end_ms - g->panic_ms);
 	else
 		result("settle_ms_after_panic", "none");
+	/*
+	 * An NMI panic's messages reach the console only when printk flushes
+	 * them, after the pvpanic event: name the panic by its banner now.
+	 */
+	if (g->banner_seen)
+		result("panic_line", "%s", g->panic_line);
 	return 0;
 }
 
