@@ -34,7 +34,7 @@ build_x86_variant() {
 
 # kernel/panic.o for arm64: arch_panic_halt() must stay the weak default.
 build_arm64_panic_o() {
-	local base=$1 tree build cross=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+	local base=$1 tree build symbols cross=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
 	qp_need_cmd aarch64-linux-gnu-gcc
 	tree=$(qp_tree_dir "$base" patched)
 	build="$tree/.qp-o-arm64"
@@ -46,7 +46,10 @@ build_arm64_panic_o() {
 	if grep -q 'warning:' "$build.log"; then
 		qp_die "$base arm64: compiler warnings (see $build.log)"
 	fi
-	aarch64-linux-gnu-nm "$build/kernel/panic.o" | grep -q ' W arch_panic_halt$' ||
+	# nm's whole output first: with pipefail, grep -q closing the pipe
+	# early would fail the check through nm's SIGPIPE.
+	symbols=$(aarch64-linux-gnu-nm "$build/kernel/panic.o")
+	grep -q ' W arch_panic_halt$' <<<"$symbols" ||
 		qp_die "$base arm64: arch_panic_halt is not the weak default in kernel/panic.o"
 	echo "$base arm64: kernel/panic.o builds, arch_panic_halt is the weak default"
 }
