@@ -59,7 +59,8 @@ SCEN_MIN_CPUS[irqoff-panic]=2
 # QEMU's "nmi" reaches the boot CPU only: the boot-CPU-only NMI panic.
 scenario qemu-nmi "unknown_nmi_panic=1" \
 	"NMI: Not continuing" "Kernel panic - not syncing: NMI: Not continuing"
-SCEN_STEPS[qemu-nmi]="expect=^kt: idle\$ nmi"
+# Steps are split on blanks: "." stands for the space in "kt: idle".
+SCEN_STEPS[qemu-nmi]="expect=^kt:.idle\$ nmi"
 scenario softlockup "kt.trigger=lkdtm:SOFTLOCKUP softlockup_panic=1 $LOCKUP_PARAMS" \
 	"softlockup: hung tasks" "Kernel panic - not syncing: softlockup: hung tasks"
 # The buddy detector watches a CPU from another one: it needs two.
