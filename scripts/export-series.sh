@@ -1,6 +1,6 @@
 #!/bin/bash
-# Write the commits of a patched tree (branch quiet-panic) back to patches/<base>/ with
-# git format-patch, and the quilt series file with them.
+# Write the commits of a patched tree (branch quiet-panic) back to
+# patches/<base>/ with git format-patch, and the quilt series file with them.
 #
 # Output is stable: --zero-commit and --no-signature keep hashes and the git
 # version out of the files, -N keeps subjects free of "n/m", so exporting an
