@@ -13,12 +13,17 @@
 # configs/base-<base>.config, when present, is merged after the common
 # fragments: options only one base has.
 #
+# The patched kernel's release ends in -quietpanic, so that every boot log,
+# vmcore (crash "sys") and result says which kernel it came from. That is a
+# build setting (LOCALVERSION), not a patch: the series stays what we post.
+#
 # usage: scripts/build.sh BASE VARIANT
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 MODULE_SRC="$QP_ROOT/kexec-tests/module"
+LOCAL_VERSION=""
 
 # Everything that decides what the kernel build produces.
 kernel_hash() {
@@ -44,8 +49,8 @@ build_kernel() {
 	export CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 	export CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime,time_macros
 	export KBUILD_BUILD_USER=quiet-panic KBUILD_BUILD_HOST=qemu
-	# LOCALVERSION= : no "+" for a git tree; localversion-* files still count
-	make -C "$tree" O="$build" -j"$(nproc)" CC="ccache gcc" LOCALVERSION= \
+	# LOCALVERSION set (even empty): no "+" for a git tree
+	make -C "$tree" O="$build" -j"$(nproc)" CC="ccache gcc" LOCALVERSION="$LOCAL_VERSION" \
 		>"$build/build.log" 2>&1 ||
 		qp_die "kernel build failed in $tree (see $build/build.log)"
 }
@@ -65,7 +70,7 @@ collect() {
 	local build=$1 out=$2
 	cp "$build/arch/x86/boot/bzImage" "$build/vmlinux" "$build/System.map" "$out/"
 	cp "$build/.config" "$out/config"
-	make -s -C "$build" LOCALVERSION= kernelrelease >"$out/release"
+	make -s -C "$build" LOCALVERSION="$LOCAL_VERSION" kernelrelease >"$out/release"
 }
 
 stamp_is() {
@@ -103,6 +108,7 @@ main() {
 	local base=${1:-} variant=${2:-}
 	qp_check_base "$base"
 	qp_check_variant "$variant"
+	[ "$variant" = baseline ] || LOCAL_VERSION=-quietpanic
 	qp_need_cmd make gcc ccache git flock
 	"$QP_ROOT/scripts/tree.sh" "$base"
 	qp_with_build_lock build_variant "$base" "$variant"

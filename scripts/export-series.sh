@@ -20,33 +20,22 @@ write_series() {
 		echo "# quiet panic for $(qp_package "$BASE") $(qp_pinned_version "$BASE")"
 		echo "# Apply in this order with git am (scripts/tree.sh) or quilt; no fuzz."
 		echo
-		echo "# For upstream"
 		for p in "$dir"/[0-9][0-9][0-9][0-9]-*.patch; do
 			p=$(basename "$p")
-			case "$p" in 0000-cover-letter.patch | *-localversion-*) continue ;; esac
-			echo "$p"
-		done
-		echo
-		echo "# Local: names the variant in uname -r, never posted"
-		for p in "$dir"/[0-9][0-9][0-9][0-9]-localversion-*.patch; do
-			[ ! -e "$p" ] || basename "$p"
+			[ "$p" = 0000-cover-letter.patch ] || echo "$p"
 		done
 	} >"$dir/series"
 }
 
 # Keep the hand-written cover letter's text, refresh what git computes:
-# the patch count, the shortlog and the diffstat of the upstream patches
-# (all but the local localversion one).
+# the patch count, the shortlog and the diffstat.
 refresh_cover_letter() {
-	local tree=$1 dir=$2 cover="$2/0000-cover-letter.patch" upstream=quiet-panic n fresh
+	local tree=$1 dir=$2 cover="$2/0000-cover-letter.patch" n fresh
 	[ -f "$cover" ] || return 0
-	if git -C "$tree" log -1 --format=%s quiet-panic | grep -q '^localversion:'; then
-		upstream=quiet-panic~1
-	fi
-	n=$(git -C "$tree" rev-list --count "base..$upstream")
+	n=$(git -C "$tree" rev-list --count base..quiet-panic)
 	fresh=$(mktemp -d)
 	git -C "$tree" format-patch -q --cover-letter --zero-commit --no-signature \
-		-o "$fresh" "base..$upstream"
+		-o "$fresh" base..quiet-panic
 	{
 		sed -n '/^[^ ].* ([0-9]*):$/q; p' "$cover" |
 			sed "s|^Subject: \[PATCH 0/[0-9]*\]|Subject: [PATCH 0/$n]|"
