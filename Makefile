@@ -1,11 +1,12 @@
 # quiet panic: the patch series, its kernels and the harness that proves it.
 #
 #   make demo          build, panic baseline and patched guests, print the table
-#   make check         the test suite (what CI runs; BASE=6.12 or 6.1 for one base)
+#   make check         the test suite CI runs (BASE=7.3, 6.12 or 6.1: one base's
+#                      whole check tier)
 #   make check-quick   the smallest useful subset, for a development loop
 #   make check-full    every scenario of the matrix
 #   make soak          every scenario's kdump capture 10 times, lost dumps counted
-#   make bench         the full benchmark into docs/results.md (BASE=6.12 for one)
+#   make bench         the full benchmark into docs/results.md (BASE=7.3 for one)
 #   make build         baseline and patched kernels of every base
 #   make check-series  every prefix of the series builds and boots (+ CPU figures)
 #   make check-variants  !SMP, !KEXEC_CORE/!CRASH_DUMP and arm64 panic.o builds
@@ -17,6 +18,8 @@
 BASE ?= all
 QP_CACHE ?= $(HOME)/.cache/quiet-panic
 RUN_TESTS := kexec-tests/run-tests --base $(BASE)
+# The base the series is posted against: the first one in VERSIONS.
+PRIMARY_BASE := $(shell awk '!/^[[:space:]]*(#|$$)/ { print $$1; exit }' VERSIONS)
 SHELL_SOURCES := $(wildcard scripts/*.sh) kexec-tests/run-tests kexec-tests/lib.sh \
 	kexec-tests/bench kexec-tests/bench-report \
 	$(wildcard kexec-tests/tests/*.sh) .ci/run
@@ -42,11 +45,13 @@ build: deps
 		for v in baseline patched; do scripts/build.sh $$b $$v || exit 1; done; \
 	done
 
+# BASE=all: the check tier on the primary base, a named subset on the
+# backports (kexec-tests/tests/ci.sh); one base: its whole check tier.
 check: tools
-	@$(RUN_TESTS) --tier check
+	@$(RUN_TESTS) --tier $(if $(filter all,$(BASE)),ci,check)
 
 check-quick: tools
-	@kexec-tests/run-tests --base $(if $(filter all,$(BASE)),6.12,$(BASE)) --tier quick
+	@kexec-tests/run-tests --base $(if $(filter all,$(BASE)),$(PRIMARY_BASE),$(BASE)) --tier quick
 
 check-full: tools
 	@$(RUN_TESTS) --tier full

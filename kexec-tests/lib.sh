@@ -44,18 +44,36 @@ guest() {
 		"$@" >"$T/$name.out" 2>"$T/$name.err"
 }
 
-# The tools rootfs with $T at /work and the kernel's out dir at /kernel,
-# in a private mount namespace so nothing stays mounted afterwards.
+# Which program reads a base's vmcores: crash where the packaged one opens
+# them; drgn (sid) for 7.3, whose vmcores neither trixie's crash 8.0.6 nor
+# sid's 9.0.2 can open (scripts/rootfs.sh).
+declare -A VMCORE_READER=([7.3]=drgn [6.12]=crash [6.1]=crash)
+
+vmcore_reader() {
+	echo "${VMCORE_READER[$BASE]:-crash}"
+}
+
+# The tools rootfs each reader runs in (scripts/rootfs.sh).
+declare -A READER_ROOTFS=([crash]=trixie [drgn]=sid)
+
+# in_rootfs [--rootfs SUITE] CMD...: run CMD in a tools rootfs (default
+# trixie) with $T at /work, the kernel's out dir at /kernel and the harness
+# at /harness, in a private mount namespace so nothing stays mounted.
 in_rootfs() {
-	local rootfs
-	rootfs=$(qp_rootfs_dir)
-	mkdir -p "$rootfs/work" "$rootfs/kernel"
+	local rootfs suite=trixie
+	if [ "$1" = --rootfs ]; then
+		suite=$2
+		shift 2
+	fi
+	rootfs=$(qp_rootfs_dir "$suite")
+	mkdir -p "$rootfs/work" "$rootfs/kernel" "$rootfs/harness"
 	# shellcheck disable=SC2016 # expanded by the inner sh
 	unshare -m --propagation private sh -c '
 		mount --bind "$1" "$0/work" &&
 		mount --bind -o ro "$2" "$0/kernel" &&
-		shift 2 && exec chroot "$0" "$@"' \
-		"$rootfs" "$T" "$(qp_out_dir "$BASE" "$VARIANT")" "$@"
+		mount --bind -o ro "$3" "$0/harness" &&
+		shift 3 && exec chroot "$0" "$@"' \
+		"$rootfs" "$T" "$(qp_out_dir "$BASE" "$VARIANT")" "$QP_ROOT/kexec-tests" "$@"
 }
 
 # Rebuild the vmcore from the flattened dump the capture kernel wrote.
@@ -77,11 +95,48 @@ crash_run() {
 		t_fail "lost dump: crash could not open the vmcore: $(grep -m1 -i 'crash:' "$out")"
 }
 
+# read_vmcore: open $T/$DUMPFILE (default vmcore) with this base's reader
+# and write what every assertion reads: $T/vmcore.report ("key: value"
+# lines: panic, prstatus_notes, cpus_listed, cpus_regs, cpus_bt) and the
+# kernel log, $T/vmcore.log. A dump the reader cannot open is a lost dump.
+read_vmcore() {
+	case "$(vmcore_reader)" in
+	crash) read_vmcore_crash ;;
+	drgn) read_vmcore_drgn ;;
+	esac
+}
+
+read_vmcore_crash() {
+	crash_run sys "bt -a" "help -r" log "help -D"
+	{
+		echo "reader: crash"
+		echo "panic: $(sed -n 's/^ *PANIC: "\(.*\)"$/\1/p' "$T/crash.out" | head -n 1)"
+		echo "prstatus_notes: $(sed -n 's/^ *num_prstatus_notes: *//p' "$T/crash.out" | head -n 1)"
+		echo "cpus_listed: $(bt_listed_cpus)"
+		echo "cpus_regs: $(saved_register_cpus)"
+		echo "cpus_bt: $(bt_cpus)"
+	} >"$T/vmcore.report"
+	cp "$T/crash.out" "$T/vmcore.log"
+}
+
+read_vmcore_drgn() {
+	local dump=${DUMPFILE:-vmcore}
+	in_rootfs --rootfs "${READER_ROOTFS[drgn]}" python3 /harness/vmcore-drgn.py "/work/$dump" \
+		/kernel/vmlinux /work/vmcore.log \
+		>"$T/vmcore.report" 2>"$T/drgn.err" ||
+		t_fail "lost dump: drgn could not read the vmcore: $(grep -v -i warning "$T/drgn.err" | tail -n 1)"
+}
+
+# report_value KEY: a value of $T/vmcore.report.
+report_value() {
+	sed -n "s/^$1: *//p" "$T/vmcore.report" | head -n 1
+}
+
 # kdump_capture NAME SMP APPEND [KDUMP [STEP...]]: boot with a capture
 # kernel loaded (KDUMP: load = kexec -p, file = kexec -s -p), let the
 # trigger in APPEND (or the host STEPs) crash it, let the capture kernel
-# write the dump and power off, rebuild the vmcore on the host and run
-# crash's sys, bt -a, help -r, log and help -D on it.
+# write the dump and power off, rebuild the vmcore on the host and read it
+# (read_vmcore).
 kdump_capture() {
 	local name=$1 smp=$2 append=$3 kdump=${4:-load}
 	shift 4 2>/dev/null || shift $#
@@ -99,7 +154,7 @@ kdump_capture() {
 		t_fail "lost dump: the capture kernel did not power off: exit_reason=$(t_value "$T/$name.out" exit_reason)"
 	unset GUEST_DISK
 	vmcore_from_disk
-	crash_run sys "bt -a" "help -r" log "help -D"
+	read_vmcore
 }
 
 # The panic message the console showed, without "Kernel panic - not syncing: ".
@@ -127,34 +182,34 @@ bt_listed_cpus() {
 	sed -n 's/^PID: .* CPU: *\([0-9]*\) .*/\1/p' "$T/crash.out" | sort -n | xargs
 }
 
-# assert_dump SMP PANIC_REGEX LOG_STRING: crash's sys names the panic
-# ("PANIC:" line matching PANIC_REGEX), its log has LOG_STRING, "bt -a"
-# lists each of the SMP CPUs, and each has saved registers and an
-# NT_PRSTATUS note.
+# assert_dump SMP PANIC_REGEX LOG_STRING: the reader names the panic (its
+# panic string matches PANIC_REGEX), the log has LOG_STRING, each of the
+# SMP CPUs is listed and has saved registers, and the dump has an
+# NT_PRSTATUS note per CPU.
 assert_dump() {
 	local smp=$1 panic=$2 logline=$3 want notes
-	grep -Eq "^ *PANIC: \".*$panic" "$T/crash.out" ||
-		t_fail "crash sys does not show the panic /$panic/: $(grep -m1 'PANIC:' "$T/crash.out")"
-	grep -qF "$logline" "$T/crash.out" ||
-		t_fail "crash log lacks '$logline'"
+	grep -Eq "$panic" <<<"$(report_value panic)" ||
+		t_fail "the dump's panic '$(report_value panic)' does not match /$panic/"
+	grep -qF "$logline" "$T/vmcore.log" ||
+		t_fail "the dump's log lacks '$logline'"
 	want=$(seq 0 $((smp - 1)) | xargs)
-	[ "$(bt_listed_cpus)" = "$want" ] ||
-		t_fail "missing CPU: bt -a lists CPUs '$(bt_listed_cpus)', want '$want'"
-	[ "$(saved_register_cpus)" = "$want" ] ||
-		t_fail "missing CPU: help -r shows saved registers for CPUs '$(saved_register_cpus)', want '$want'"
-	notes=$(sed -n 's/^ *num_prstatus_notes: *//p' "$T/crash.out" | head -n 1)
+	[ "$(report_value cpus_listed)" = "$want" ] ||
+		t_fail "missing CPU: $(vmcore_reader) lists CPUs '$(report_value cpus_listed)', want '$want'"
+	[ "$(report_value cpus_regs)" = "$want" ] ||
+		t_fail "missing CPU: saved registers for CPUs '$(report_value cpus_regs)', want '$want'"
+	notes=$(report_value prstatus_notes)
 	[ "$notes" = "$smp" ] || t_fail "missing CPU: vmcore has '$notes' NT_PRSTATUS notes, want $smp"
 }
 
-# assert_vmcore SMP PANIC_REGEX LOG_STRING: assert_dump, and crash unwinds
-# a backtrace (frame #0 on) for every CPU.
+# assert_vmcore SMP PANIC_REGEX LOG_STRING: assert_dump, and the reader
+# unwinds a backtrace for every CPU.
 assert_vmcore() {
 	local smp=$1 want
 	assert_dump "$@"
 	want=$(seq 0 $((smp - 1)) | xargs)
-	[ "$(bt_cpus)" = "$want" ] ||
-		t_fail "missing CPU: bt -a shows backtraces for CPUs '$(bt_cpus)', want '$want'"
-	echo "$(grep -m1 'PANIC:' "$T/crash.out" | sed 's/^ *//'); bt -a and saved registers for CPUs $want; $smp NT_PRSTATUS notes"
+	[ "$(report_value cpus_bt)" = "$want" ] ||
+		t_fail "missing CPU: backtraces for CPUs '$(report_value cpus_bt)', want '$want'"
+	echo "$(vmcore_reader): panic \"$(report_value panic)\"; backtrace and saved registers for CPUs $want; $smp NT_PRSTATUS notes"
 	# A passing dump has told its story; keep failing ones to look at.
 	rm -f "$T/${DUMPFILE:-vmcore}"
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Build one kernel: BASE (6.12, 6.1) and VARIANT (baseline, patched).
+# Build one kernel: BASE (7.3, 6.12, 6.1) and VARIANT (baseline, patched).
 #
 # Incremental: each (base, variant) keeps its build dir inside its tree, and
 # ccache serves whatever the other variant already compiled. A build whose

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install what the builds, the harness and the benchmark need, from Debian's
-# packages: the pinned kernel sources (VERSIONS), the toolchain, QEMU and
-# mmdebstrap. Does nothing when everything is present.
+# packages: the pinned kernel sources (VERSIONS; those of other suites
+# through scripts/fetch-source.sh), the toolchain, QEMU and mmdebstrap.
+# Does nothing when everything is present.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -18,11 +19,13 @@ missing_packages() {
 	done
 }
 
-# "pkg=version" for each pinned source package not yet installed; a
-# different installed version is an error (qp_check_source says which).
+# "pkg=version" for each pinned source package of the machine's own apt
+# sources not yet installed; a different installed version is an error
+# (qp_check_source says which). Private suites: fetch_private_sources.
 missing_sources() {
 	local base pkg
 	for base in $(qp_bases); do
+		! qp_source_is_private "$base" || continue
 		pkg=$(qp_package "$base")
 		if dpkg-query -W "$pkg" >/dev/null 2>&1; then
 			qp_check_source "$base"
@@ -52,6 +55,14 @@ main() {
 	# shellcheck disable=SC2086
 	want=$(missing_packages $TOOL_PACKAGES)
 	[ -z "$want" ] || qp_die "still missing after install: $want"
+	fetch_private_sources
+}
+
+fetch_private_sources() {
+	local base
+	for base in $(qp_bases); do
+		! qp_source_is_private "$base" || "$QP_ROOT/scripts/fetch-source.sh" "$base"
+	done
 }
 
 main "$@"

@@ -35,6 +35,11 @@ qp_bases() {
 	qp_versions | awk '{ print $1 }' | xargs
 }
 
+# The base the series is posted against: the first one in VERSIONS.
+qp_primary_base() {
+	qp_versions | awk 'NR == 1 { print $1 }'
+}
+
 # qp_check_base BASE: fail unless BASE is listed in VERSIONS.
 qp_check_base() {
 	local base=$1
@@ -58,24 +63,56 @@ qp_pinned_version() {
 	qp_versions | awk -v b="$1" '$1 == b { print $3 }'
 }
 
-# qp_check_source BASE: the installed source package is the pinned one.
-# QP_ALLOW_VERSION=1 accepts another installed version (and says so).
+qp_suite() {
+	qp_versions | awk -v b="$1" '$1 == b { print $4 }'
+}
+
+# A base whose suite is not "system" comes from a private apt configuration
+# (scripts/fetch-source.sh): the .deb lives in $QP_CACHE/src, not in dpkg.
+qp_source_is_private() {
+	[ "$(qp_suite "$1")" != system ]
+}
+
+qp_source_deb() {
+	local base=$1 version
+	version=$(qp_pinned_version "$base")
+	echo "$QP_CACHE/src/$(qp_package "$base")_${version//:/%3a}_all.deb"
+}
+
+# The version of BASE's source package as it is on this machine: installed
+# (system suite) or downloaded (private suite); empty when it is neither.
+qp_source_version() {
+	local base=$1 deb
+	if qp_source_is_private "$base"; then
+		deb=$(qp_source_deb "$base")
+		[ ! -f "$deb" ] || dpkg-deb -f "$deb" Version
+	else
+		dpkg-query -W -f='${Version}' "$(qp_package "$base")" 2>/dev/null || true
+	fi
+}
+
+# qp_check_source BASE: the source package on this machine is the pinned
+# one. QP_ALLOW_VERSION=1 accepts another version (and says so).
 qp_check_source() {
 	local base=$1 pkg want have
 	pkg=$(qp_package "$base")
 	want=$(qp_pinned_version "$base")
-	have=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null) ||
-		qp_die "$pkg is not installed (run: make deps)"
+	have=$(qp_source_version "$base")
+	[ -n "$have" ] || qp_die "$pkg is not on this machine (run: make deps)"
 	[ "$have" = "$want" ] && return 0
 	if [ "${QP_ALLOW_VERSION:-0}" = 1 ]; then
-		qp_log "warning: $pkg $have installed, VERSIONS pins $want (QP_ALLOW_VERSION=1)"
+		qp_log "warning: $pkg $have on this machine, VERSIONS pins $want (QP_ALLOW_VERSION=1)"
 		return 0
 	fi
-	qp_die "$pkg $have installed but VERSIONS pins $want (install the pinned version or set QP_ALLOW_VERSION=1)"
+	qp_die "$pkg $have on this machine but VERSIONS pins $want (get the pinned version or set QP_ALLOW_VERSION=1)"
 }
 
 qp_source_tarball() {
-	echo "/usr/src/$(qp_package "$1").tar.xz"
+	if qp_source_is_private "$1"; then
+		echo "$QP_CACHE/src/$(qp_package "$1").tar.xz"
+	else
+		echo "/usr/src/$(qp_package "$1").tar.xz"
+	fi
 }
 
 # Layout below $QP_CACHE.
@@ -86,7 +123,9 @@ qp_tree_dir() { echo "$QP_CACHE/kernel/$1/$2"; }
 # ccache then serves the patched build from the baseline one.
 qp_build_dir() { echo "$QP_CACHE/kernel/$1/$2/.qp-o"; }
 qp_out_dir() { echo "$QP_CACHE/out/$1-$2"; }
-qp_rootfs_dir() { echo "$QP_CACHE/rootfs/trixie"; }
+# The tools rootfs of a Debian suite: trixie (crash, makedumpfile, kexec),
+# sid (drgn); scripts/rootfs.sh makes them.
+qp_rootfs_dir() { echo "$QP_CACHE/rootfs/${1:-trixie}"; }
 
 # qp_need_space DIR MIB: fail early rather than half way through a build.
 qp_need_space() {

@@ -10,6 +10,9 @@
  *                            to debugfs provoke-crash/DIRECT) or qp:NAME
  *                            (insmod qp_trigger.ko trigger=NAME)
  *   kt.delay=MS              wait before triggering (default 200)
+ *   kt.cpu=N                 fire the trigger from CPU N (default: wherever
+ *                            init runs), e.g. to make panic_force_cpu=
+ *                            redirect the panic
  *   kt.shell=1               start busybox sh on the console instead
  *
  * In the capture kernel (it finds /proc/vmcore) it writes the dump with
@@ -19,8 +22,10 @@
  * Every line it prints starts with "kt: " and the host harness matches
  * these lines, so keep them stable.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -240,6 +245,16 @@ static int fire_trigger(const char *what)
 	return -EINVAL;
 }
 
+/* Move init to CPU @cpu, so that the trigger fires there. */
+static int move_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -265,7 +280,7 @@ static void __attribute__((noreturn)) idle_forever(void)
 
 int main(void)
 {
-	char kdump[32], trigger[128], delay[16], shell[4];
+	char kdump[32], trigger[128], delay[16], shell[4], cpu[8];
 	struct utsname un;
 	int rc;
 
@@ -285,6 +300,11 @@ int main(void)
 		idle_forever();
 	if (strcmp(param("kt.trigger", "none", trigger, sizeof(trigger)), "none")) {
 		sleep_ms(atol(param("kt.delay", "200", delay, sizeof(delay))));
+		if (strcmp(param("kt.cpu", "any", cpu, sizeof(cpu)), "any")) {
+			rc = move_to_cpu(atoi(cpu));
+			if (rc)
+				say("cannot move to CPU %s: %s", cpu, strerror(-rc));
+		}
 		say("trigger %s", trigger);
 		rc = fire_trigger(trigger);
 		/* Only reached when the trigger did not crash the kernel. */

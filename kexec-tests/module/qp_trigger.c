@@ -164,10 +164,20 @@ static enum hrtimer_restart irq_oops_fn(struct hrtimer *t)
 	return HRTIMER_NORESTART;
 }
 
-static int trigger_hrtimer(enum hrtimer_restart (*fn)(struct hrtimer *))
+/* hrtimer_setup() replaced hrtimer_init() plus ->function in 6.13. */
+static void irq_timer_setup(enum hrtimer_restart (*fn)(struct hrtimer *))
 {
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+	hrtimer_setup(&irq_timer, fn, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+#else
 	hrtimer_init(&irq_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	irq_timer.function = fn;
+#endif
+}
+
+static int trigger_hrtimer(enum hrtimer_restart (*fn)(struct hrtimer *))
+{
+	irq_timer_setup(fn);
 	hrtimer_start(&irq_timer, ms_to_ktime(10), HRTIMER_MODE_REL);
 	return 0;
 }

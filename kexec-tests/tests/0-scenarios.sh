@@ -23,7 +23,7 @@ scenario() {
 	SCEN_PANIC[$1]=$3
 	SCEN_LOG[$1]=$4
 	SCEN_STEPS[$1]=""
-	SCEN_BASES[$1]="6.12 6.1"
+	SCEN_BASES[$1]="7.3 6.12 6.1"
 	SCEN_MIN_CPUS[$1]=1
 }
 
@@ -40,7 +40,7 @@ scenario lkdtm-exception "kt.trigger=lkdtm:EXCEPTION panic_on_oops=1" \
 	"Oops: " "BUG: kernel NULL pointer dereference"
 scenario lkdtm-panic-stop-irqoff "kt.trigger=lkdtm:PANIC_STOP_IRQOFF" \
 	"panic stop irqoff test" "Kernel panic - not syncing: panic stop irqoff test"
-SCEN_BASES[lkdtm-panic-stop-irqoff]="6.12"
+SCEN_BASES[lkdtm-panic-stop-irqoff]="7.3 6.12"
 SCEN_WHY_NOT[lkdtm-panic-stop-irqoff]="LKDTM has no PANIC_STOP_IRQOFF before 6.4"
 scenario hardirq-panic "kt.trigger=qp:hardirq-panic" \
 	"qp_trigger: panic in hard interrupt context" "Kernel panic - not syncing: qp_trigger: panic in hard interrupt context"
@@ -66,9 +66,17 @@ scenario softlockup "kt.trigger=lkdtm:SOFTLOCKUP softlockup_panic=1 $LOCKUP_PARA
 # The buddy detector watches a CPU from another one: it needs two.
 scenario hardlockup "kt.trigger=lkdtm:HARDLOCKUP nmi_watchdog=panic $LOCKUP_PARAMS" \
 	"Hard LOCKUP" "Kernel panic - not syncing: Hard LOCKUP"
-SCEN_BASES[hardlockup]="6.12"
+SCEN_BASES[hardlockup]="7.3 6.12"
 SCEN_WHY_NOT[hardlockup]="6.1 has only the perf hard-lockup detector and QEMU TCG has no PMU"
 SCEN_MIN_CPUS[hardlockup]=2
+
+# panic_force_cpu= (7.x): sysrq-c fires on CPU 0, which redirects the panic
+# to CPU 1 by IPI and stops itself in panic_smp_self_stop(), marked offline.
+scenario force-cpu "panic_force_cpu=1 kt.cpu=0 kt.trigger=sysrq-c" \
+	"sysrq triggered crash" "panic: Redirecting from CPU 0 to CPU 1 for crash kernel."
+SCEN_BASES[force-cpu]="7.3"
+SCEN_WHY_NOT[force-cpu]="panic_force_cpu= is new in 7.x"
+SCEN_MIN_CPUS[force-cpu]=2
 
 # scenario_usable NAME SMP: skip (exit 4) with the reason when this base or
 # vCPU count cannot run NAME.

@@ -9,5 +9,5 @@ test_boot() {
 	grep -m1 '^kt: init ready' "$T/boot.console"
 }
 
-qp_test kdump-sysrq-c quick both "sysrq-c with kdump: vmcore, crash sys/log, bt -a with registers on every vCPU" \
+qp_test kdump-sysrq-c quick both "sysrq-c with kdump: vmcore panic and log, backtrace and registers of every vCPU" \
 	kdump_scenario sysrq-c 2

@@ -15,6 +15,8 @@ qp_test cpu-irqoff check both "panic while the other CPU spins with IRQs off, no
 	cpu_scenario irqoff-panic 2
 qp_test cpu-hardirq-oops check both "oops in hard IRQ context with panic_on_oops, no kdump" \
 	cpu_scenario hardirq-oops 2
+qp_test cpu-force-cpu check both "panic_force_cpu=1, panic on CPU 0, no kdump: redirecting CPU and target halt" \
+	cpu_scenario force-cpu 2
 
 # --- panic=N ---------------------------------------------------------------
 
@@ -69,5 +71,29 @@ qp_test kdump-panic-all check both "kdump, every CPU panics at once: a note and 
 	kdump_scenario panic-all 4
 qp_test kdump-nmi-panic-all check both "kdump, NMI panic on every CPU: a note and a backtrace per CPU" \
 	kdump_scenario nmi-panic-all 4
+# The CPU that redirects the panic marks itself offline (vpanic()) before it
+# stops, and x86's exc_nmi() ignores NMIs on offline CPUs, so the crash NMI
+# usually finds it "offline" and its registers are not saved: measured on
+# 7.3.4 baseline, 2 of 3 dumps lack them. That is upstream behaviour, not
+# the series'; the test demands the target CPU's registers and backtrace
+# and reports whether the redirecting CPU made it.
+qp_test kdump-force-cpu check both "kdump, panic_force_cpu=1, panic on CPU 0: the target CPU's panic in the dump"
+test_kdump_force_cpu() {
+	local s=force-cpu saved
+	scenario_usable "$s" 2
+	kdump_capture kdump 2 "${SCEN_APPEND[$s]} crash_kexec_post_notifiers=0" load
+	grep -Eq "${SCEN_PANIC[$s]}" <<<"$(report_value panic)" ||
+		t_fail "the dump's panic '$(report_value panic)' does not match /${SCEN_PANIC[$s]}/"
+	grep -qF "${SCEN_LOG[$s]}" "$T/vmcore.log" || t_fail "the dump's log lacks '${SCEN_LOG[$s]}'"
+	[ "$(report_value panic_cpu)" = 1 ] ||
+		t_fail "panic_cpu is '$(report_value panic_cpu)', not the target CPU 1"
+	grep -q '^bt 1: crash_setup_regs .*do_panic_on_target_cpu' "$T/vmcore.report" ||
+		t_fail "missing CPU: no backtrace of CPU 1's panic: $(grep '^bt 1:' "$T/vmcore.report")"
+	saved=no
+	[ "$(report_value prstatus_notes)" = 2 ] && saved=yes
+	echo "$(vmcore_reader): CPU 1 panicked (redirected), backtrace from its saved registers;" \
+		"CPU 0 (redirected, marked offline) registers saved: $saved"
+	rm -f "$T/vmcore"
+}
 qp_test kdump-hardirq-oops check both "kdump, oops in IRQ context with panic_on_oops: every CPU in the dump" \
 	kdump_scenario hardirq-oops 2
