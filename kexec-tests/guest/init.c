@@ -14,9 +14,12 @@
  *                            init runs), e.g. to make panic_force_cpu=
  *                            redirect the panic
  *   kt.shell=1               start busybox sh on the console instead
+ *   kt.dump_level=N          makedumpfile -d level of the capture (default
+ *                            31); passed on to the capture kernel
  *
  * In the capture kernel (it finds /proc/vmcore) it writes the dump with
- * "makedumpfile -F -d 31" to the raw disk /dev/vda and powers off; the host
+ * "makedumpfile -F -d 31" (kt.dump_level) to the raw disk /dev/vda and
+ * powers off; the host
  * turns it back into a vmcore with "makedumpfile -R".
  *
  * Every line it prints starts with "kt: " and the host harness matches
@@ -153,10 +156,13 @@ static void power_off(void)
 
 static void capture_vmcore(void)
 {
-	char *argv[] = { "/usr/bin/makedumpfile", "-F", "-d", "31",
+	char level[8];
+	char *argv[] = { "/usr/bin/makedumpfile", "-F", "-d", level,
 			 "/proc/vmcore", NULL };
 	int fd = open(DUMP_DISK, O_WRONLY);
 	int rc;
+
+	param("kt.dump_level", "31", level, sizeof(level));
 
 	say("capture kernel: writing /proc/vmcore to %s", DUMP_DISK);
 	if (fd < 0) {
@@ -172,7 +178,10 @@ static void capture_vmcore(void)
 	power_off();
 }
 
-/* Command line of the capture kernel: ours minus kt.*, plus what kdump wants. */
+/*
+ * Command line of the capture kernel: ours minus kt.* (but kt.dump_level,
+ * which is for it), plus what kdump wants.
+ */
 static void capture_cmdline(char *buf, size_t size)
 {
 	const char *p = cmdline;
@@ -181,8 +190,8 @@ static void capture_cmdline(char *buf, size_t size)
 	buf[0] = '\0';
 	while (*p) {
 		len = strcspn(p, " \n");
-		if (len && strncmp(p, "kt.", 3) && strncmp(p, "crashkernel=", 12) &&
-		    used + len + 2 < size) {
+		if (len && (strncmp(p, "kt.", 3) || !strncmp(p, "kt.dump_level=", 14)) &&
+		    strncmp(p, "crashkernel=", 12) && used + len + 2 < size) {
 			memcpy(buf + used, p, len);
 			used += len;
 			buf[used++] = ' ';

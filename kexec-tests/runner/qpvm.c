@@ -13,7 +13,8 @@
  *
  * Steps:
  *   expect=REGEX   wait for a console line matching REGEX (POSIX ERE), in
- *                  order: each expect starts after the last line matched
+ *                  order: each expect starts after the last line matched;
+ *                  expect_ms= when it was seen
  *   panic          wait for the panic banner on the console or the pvpanic
  *                  GUEST_PANICKED event: panic_line=, panic_ms=
  *   pvpanic        wait for the GUEST_PANICKED event: pvpanic_ms_after_panic=
@@ -29,7 +30,8 @@
  *   sysrq=C        serial BREAK, then C (magic sysrq over the serial line)
  *   nmi            QMP inject-nmi (reaches the boot CPU only)
  *   exit           wait for QEMU to end: exit_reason= (SHUTDOWN event
- *                  reason, e.g. guest-shutdown or guest-reset), exit_ms=,
+ *                  reason, e.g. guest-shutdown or guest-reset), exit_ms=
+ *                  (all *_ms are since QEMU started),
  *                  exit_ms_after_panic=
  *   timeout=SEC    time limit of each following step (default 120)
  *
@@ -739,9 +741,12 @@ static int step_expect(struct guest *g, const char *re)
 	}
 	ok = wait_for(g, step_deadline(g, step_timeout_s), console_matches, &rx);
 	regfree(&rx);
-	if (!ok)
+	if (!ok) {
 		note("no console line matched '%s' within %d s", re, step_timeout_s);
-	return ok ? 0 : -1;
+		return -1;
+	}
+	result("expect_ms", "%lld", guest_ms(g));
+	return 0;
 }
 
 static int step_panic(struct guest *g)
