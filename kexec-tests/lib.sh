@@ -60,6 +60,12 @@ vmcore_reader() {
 # knowledge of the kernel's page flags.
 declare -A DUMP_LEVEL=([7.3]=1 [6.12]=31 [6.1]=31)
 
+# kdump_params KDUMP: the kernel parameters of a guest that loads a
+# capture kernel (KDUMP: load or file) and dumps at this base's level.
+kdump_params() {
+	echo "crashkernel=$CRASHKERNEL panic=0 kt.kdump=$1 kt.dump_level=${DUMP_LEVEL[$BASE]:-31}"
+}
+
 # The tools rootfs each reader runs in (scripts/rootfs.sh).
 declare -A READER_ROOTFS=([crash]=trixie [drgn]=sid)
 
@@ -152,7 +158,7 @@ kdump_capture() {
 	truncate -s 1G "$GUEST_DISK"
 	# No "panic" step: a panic in NMI context may reach the console only
 	# through the vmcore's log.
-	guest "$name" "$smp" "crashkernel=$CRASHKERNEL panic=0 kt.kdump=$kdump kt.dump_level=${DUMP_LEVEL[$BASE]:-31} $append" \
+	guest "$name" "$smp" "$(kdump_params "$kdump") $append" \
 		'expect=^kt: kdump loaded' "$@" 'expect=^kt: capture (done|failed)' exit ||
 		t_fail "lost dump: the kdump cycle did not complete: $(tail -n 2 "$T/$name.err" | tr '\n' ' ')"
 	grep -q '^kt: capture done: makedumpfile rc=0' "$T/$name.console" ||
@@ -246,18 +252,24 @@ cpu_bound_ns() {
 	echo $((relative > floor ? relative : floor))
 }
 
-# cpu_after_panic NAME SMP APPEND [STEP...]: kdump not loaded, panic=0; the
-# guest (or the host STEPs) panics it; measure the vCPU threads over 10 s
-# from 2 s after panic() finished (its end line; at least 2 s after the
-# banner: stopping the other CPUs alone can take over a second under TCG).
-# Patched must stay within the idle-relative bound; baseline is recorded
-# (it spins).
-cpu_after_panic() {
-	local name=$1 smp=$2 append=$3 used bound idle
+# host_cpu_after_panic NAME SMP APPEND [STEP...]: kdump not loaded,
+# panic=0; the guest (or the host STEPs) panics it; the host CPU (ns) of
+# its vCPU threads over 10 s from 2 s after panic() finished (its end line;
+# at least 2 s after the banner: stopping the other CPUs alone can take
+# over a second under TCG). Details in $T/NAME.out.
+host_cpu_after_panic() {
+	local name=$1 smp=$2 append=$3
 	shift 3
 	guest "$name" "$smp" "panic=0 $append" "$@" panic settle=20 sleep=2 cpu=10 ||
 		t_fail "no panic to measure: $(tail -n 1 "$T/$name.err")"
-	used=$(t_value "$T/$name.out" cpu_total_ns)
+	t_value "$T/$name.out" cpu_total_ns
+}
+
+# cpu_after_panic NAME SMP APPEND [STEP...]: host_cpu_after_panic; patched
+# must stay within the idle-relative bound; baseline is recorded (it spins).
+cpu_after_panic() {
+	local name=$1 smp=$2 used bound idle
+	used=$(host_cpu_after_panic "$@") || t_fail "$used"
 	idle=$(idle_cpu_ns "$smp")
 	bound=$(cpu_bound_ns "$idle")
 	echo "$smp vCPUs, 10 s after '$(panic_message "$name")': $(ms "$used") ms host CPU" \

@@ -22,6 +22,9 @@ matrix_register() {
 		qp_test "m-kdump-$s-2cpu-postnotifiers" full both "$s, 2 vCPUs, crash_kexec_post_notifiers=1: vmcore" \
 			kdump_scenario "$s" 2 load 1
 	done
+	qp_test m-kdump-nmi-panic-all-8cpu-file-postnotifiers full both \
+		"nmi-panic-all, 8 vCPUs, kexec -s -p, crash_kexec_post_notifiers=1: vmcore" \
+		kdump_scenario nmi-panic-all 8 file 1
 }
 
 matrix_register
