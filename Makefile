@@ -9,7 +9,8 @@
 #   make bench         the full benchmark into docs/results.md (BASE=7.3 for one)
 #   make build         baseline and patched kernels of every base
 #   make check-series  every prefix of the series builds and boots (+ CPU figures)
-#   make check-variants  !SMP, !KEXEC_CORE/!CRASH_DUMP and arm64 panic.o builds
+#   make check-variants  !SMP, !KEXEC_CORE/!CRASH_DUMP and arm64 panic.o builds;
+#                      W=1 under Debian's amd64, cloud and rt configs
 #   make lint          shellcheck, series checks and checkpatch --strict
 #   make docs          render docs/cpu-states.svg
 #
@@ -66,7 +67,9 @@ check-series: deps
 	@for b in $$(scripts/bases.sh $(BASE)); do scripts/check-series.sh $$b || exit 1; done
 
 check-variants: deps
-	@for b in $$(scripts/bases.sh $(BASE)); do scripts/check-build-variants.sh $$b || exit 1; done
+	@for b in $$(scripts/bases.sh $(BASE)); do \
+		scripts/check-build-variants.sh $$b && scripts/check-debian-configs.sh $$b || exit 1; \
+	done
 
 lint:
 	shellcheck $(SHELL_SOURCES)

@@ -134,7 +134,7 @@ read_vmcore_crash() {
 
 read_vmcore_drgn() {
 	local dump=${DUMPFILE:-vmcore}
-	in_rootfs --rootfs "${READER_ROOTFS[drgn]}" python3 /harness/vmcore-drgn.py "/work/$dump" \
+	in_rootfs --rootfs "${READER_ROOTFS[drgn]}" python3 /harness/drgn-report.py "/work/$dump" \
 		/kernel/vmlinux /work/vmcore.log \
 		>"$T/vmcore.report" 2>"$T/drgn.err" ||
 		t_fail "lost dump: drgn could not read the vmcore: $(grep -v -i warning "$T/drgn.err" | tail -n 1)"

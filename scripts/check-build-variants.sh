@@ -32,7 +32,9 @@ build_x86_variant() {
 	echo "$base x86_64 $variant: vmlinux builds, no warnings"
 }
 
-# kernel/panic.o for arm64: arch_panic_halt() must stay the weak default.
+# kernel/panic.o for arm64, which does not select ARCH_HAS_PANIC_HALT: it
+# builds, and nothing in it calls arch_panic_halt() (arm64 provides none,
+# so a reference would not link): panic_cpu_wait() is cpu_relax() there.
 build_arm64_panic_o() {
 	local base=$1 tree build symbols cross=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
 	qp_need_cmd aarch64-linux-gnu-gcc
@@ -49,9 +51,11 @@ build_arm64_panic_o() {
 	# nm's whole output first: with pipefail, grep -q closing the pipe
 	# early would fail the check through nm's SIGPIPE.
 	symbols=$(aarch64-linux-gnu-nm "$build/kernel/panic.o")
-	grep -q ' W arch_panic_halt$' <<<"$symbols" ||
-		qp_die "$base arm64: arch_panic_halt is not the weak default in kernel/panic.o"
-	echo "$base arm64: kernel/panic.o builds, arch_panic_halt is the weak default"
+	grep -q ' T panic_cpu_wait$' <<<"$symbols" ||
+		qp_die "$base arm64: kernel/panic.o has no panic_cpu_wait (is the series applied?)"
+	! grep -q ' U arch_panic_halt$' <<<"$symbols" ||
+		qp_die "$base arm64: kernel/panic.o calls arch_panic_halt, which arm64 does not provide"
+	echo "$base arm64: kernel/panic.o builds and does not call arch_panic_halt"
 }
 
 check_all() {

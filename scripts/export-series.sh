@@ -38,7 +38,7 @@ refresh_cover_letter() {
 		-o "$fresh" base..quiet-panic
 	{
 		sed -n '/^[^ ].* ([0-9]*):$/q; p' "$cover" |
-			sed "s|^Subject: \[PATCH 0/[0-9]*\]|Subject: [PATCH 0/$n]|"
+			sed "s|^Subject: \[PATCH \(v[0-9]* \)\{0,1\}0/[0-9]*\]|Subject: [PATCH \10/$n]|"
 		sed -n '/^[^ ].* ([0-9]*):$/,$p' "$fresh/0000-cover-letter.patch"
 	} >"$fresh/cover"
 	cmp -s "$fresh/cover" "$cover" || mv "$fresh/cover" "$cover"

@@ -13,31 +13,9 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-MIRROR=${QP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-
-APT_OPTS=()
-
-# apt_config SUITE: point APT_OPTS at the private configuration of SUITE.
-apt_config() {
-	local suite=$1 dir="$QP_CACHE/apt/$1"
-	mkdir -p "$dir/sources" "$dir/lists/partial" "$dir/cache/archives/partial"
-	cat >"$dir/sources/$suite.sources" <<-SOURCES
-		Types: deb
-		URIs: $MIRROR
-		Suites: $suite
-		Components: main
-		Signed-By: $KEYRING
-	SOURCES
-	APT_OPTS=(-o "Dir::Etc::sourcelist=/dev/null" -o "Dir::Etc::sourceparts=$dir/sources"
-		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
-		-o "Dir::State::status=/dev/null" -o "Dir::Etc::preferencesparts=/dev/null"
-		-o "APT::Get::List-Cleanup=0")
-}
-
 # The version of PKG the private lists offer (empty when none).
 available_version() {
-	apt-cache "${APT_OPTS[@]}" show "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1
+	apt-cache "${QP_APT_OPTS[@]}" show "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1
 }
 
 # download BASE: the pinned .deb (or, with QP_ALLOW_VERSION=1, the suite's).
@@ -47,14 +25,14 @@ download() {
 	want=$(qp_pinned_version "$base")
 	deb=$(qp_source_deb "$base")
 	have=$(available_version "$pkg")
-	[ -n "$have" ] || qp_die "$pkg is not in $(qp_suite "$base") at $MIRROR"
+	[ -n "$have" ] || qp_die "$pkg is not in $(qp_suite "$base")"
 	if [ "$have" != "$want" ]; then
 		[ "${QP_ALLOW_VERSION:-0}" = 1 ] ||
 			qp_die "$pkg $want cannot be downloaded: $(qp_suite "$base") has $have (update VERSIONS or set QP_ALLOW_VERSION=1)"
 		qp_log "warning: $(qp_suite "$base") has $pkg $have, VERSIONS pins $want (QP_ALLOW_VERSION=1)"
 	fi
 	qp_log "$base: downloading $pkg $have from $(qp_suite "$base")"
-	(cd "$QP_CACHE/src" && apt-get "${APT_OPTS[@]}" download -q "$pkg=$have") \
+	(cd "$QP_CACHE/src" && apt-get "${QP_APT_OPTS[@]}" download -q "$pkg=$have") \
 		>"$QP_CACHE/src/download.log" 2>&1 ||
 		qp_die "apt-get download $pkg=$have failed (see $QP_CACHE/src/download.log)"
 	# A version the pin does not name keeps its own file name; the rest of
@@ -80,9 +58,7 @@ main() {
 	mkdir -p "$QP_CACHE/src"
 	if [ ! -f "$(qp_source_deb "$base")" ]; then
 		qp_need_space "$QP_CACHE" 1000
-		apt_config "$(qp_suite "$base")"
-		apt-get "${APT_OPTS[@]}" update -q >"$QP_CACHE/src/update.log" 2>&1 ||
-			qp_die "apt-get update of $(qp_suite "$base") failed (see $QP_CACHE/src/update.log)"
+		qp_apt_config "$(qp_suite "$base")"
 		download "$base"
 	fi
 	qp_check_source "$base"

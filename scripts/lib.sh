@@ -91,6 +91,30 @@ qp_source_version() {
 	fi
 }
 
+# qp_apt_config SUITE: set QP_APT_OPTS to the apt options of SUITE, with its
+# package lists up to date. "system" is the machine's own apt; any other
+# suite gets a configuration of the project's own below $QP_CACHE/apt/SUITE
+# (sources file, lists, cache), so the machine's apt state is not touched.
+qp_apt_config() {
+	local suite=$1 dir="$QP_CACHE/apt/$1"
+	QP_APT_OPTS=()
+	[ "$suite" != system ] || return 0
+	mkdir -p "$dir/sources" "$dir/lists/partial" "$dir/cache/archives/partial"
+	cat >"$dir/sources/$suite.sources" <<-SOURCES
+		Types: deb
+		URIs: ${QP_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+		Suites: $suite
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	SOURCES
+	QP_APT_OPTS=(-o "Dir::Etc::sourcelist=/dev/null" -o "Dir::Etc::sourceparts=$dir/sources"
+		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache"
+		-o "Dir::State::status=/dev/null" -o "Dir::Etc::preferencesparts=/dev/null"
+		-o "APT::Get::List-Cleanup=0")
+	apt-get "${QP_APT_OPTS[@]}" update -q >"$dir/update.log" 2>&1 ||
+		qp_die "apt-get update of $suite failed (see $dir/update.log)"
+}
+
 # qp_check_source BASE: the source package on this machine is the pinned
 # one. QP_ALLOW_VERSION=1 accepts another version (and says so).
 qp_check_source() {

@@ -186,11 +186,12 @@ qp_test kdump-panic-all check both "kdump, every CPU panics at once: a note and 
 qp_test kdump-nmi-panic-all check both "kdump, NMI panic on every CPU: a note and a backtrace per CPU" \
 	kdump_scenario nmi-panic-all 4
 # The CPU that redirects the panic marks itself offline (vpanic()) before it
-# stops, and x86's exc_nmi() ignores NMIs on offline CPUs, so the crash NMI
-# usually finds it "offline" and its registers are not saved: measured on
-# 7.3.4 baseline, 2 of 3 dumps lack them. That is upstream behaviour, not
-# the series'; the test demands the target CPU's registers and backtrace
-# and reports whether the redirecting CPU made it.
+# stops; x86 sends the crash NMI to online CPUs only (with 2 vCPUs
+# apic_send_IPI_allbutself() sends nothing at all), so its registers are
+# saved only when it has not got that far yet: measured on 7.3.4 baseline,
+# 2 of 3 dumps lack them. That is upstream behaviour, not the series'; the
+# test demands the target CPU's registers and backtrace and reports
+# whether the redirecting CPU made it.
 qp_test kdump-force-cpu check both "kdump, panic_force_cpu=1, panic on CPU 0: the target CPU's panic in the dump"
 test_kdump_force_cpu() {
 	local s=force-cpu saved

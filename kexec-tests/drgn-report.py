@@ -1,0 +1,183 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Report what a vmcore holds, for the harness's dump assertions, with drgn.
+
+Run with the python3 of the sid tools rootfs:
+
+    python3 drgn-report.py VMCORE VMLINUX LOG_FILE
+
+The report on stdout has the lines kexec-tests/lib.sh reads for every
+reader ("key: value"); the kernel log goes to LOG_FILE. Used for the bases
+no packaged crash can open (7.3: see scripts/rootfs.sh).
+
+The NT_PRSTATUS notes (one per CPU, in CPU order, as crash's "help -r"
+reads them) come from the kdump-compressed header that makedumpfile and
+QEMU's dump-guest-memory write, not from memory: the percpu crash_notes
+buffers in the dump hold the same bytes. A CPU counts as having saved
+registers when its note's RIP is set; the backtraces come from drgn, which
+unwinds each CPU's current task from those registers.
+"""
+import re
+import struct
+import sys
+
+import drgn
+from drgn.helpers.linux.cpumask import for_each_present_cpu
+from drgn.helpers.linux.printk import get_dmesg
+from drgn.helpers.linux.sched import cpu_curr
+
+NT_PRSTATUS = 1
+# struct elf_prstatus on x86_64: pr_reg starts at 112, RIP is its 17th.
+PRSTATUS_RIP = 112 + 16 * 8
+# The guest's, named rather than taken from the dump: QEMU's
+# dump-guest-memory kdump header leaves libkdumpfile without an arch.
+X86_64 = drgn.Platform(drgn.Architecture.X86_64,
+                       drgn.PlatformFlags.IS_64_BIT | drgn.PlatformFlags.IS_LITTLE_ENDIAN)
+# What crash calls the panic, in its order of preference.
+PANIC_PATTERNS = (
+    re.compile(r"Kernel panic - not syncing: (.*)"),
+    re.compile(r"(kernel BUG at .*)"),
+    re.compile(r"(Oops: .*)"),
+)
+FRAMES_SHOWN = 8
+FLAT_HEADER_SIZE = 4096
+
+
+def flattened_reader(f):
+    """read(offset, size) for makedumpfile's flattened format (what
+    "makedumpfile -F" and QEMU's dump-guest-memory to a pipe write): a
+    4 KiB header, then (offset, size) big-endian records, each with data."""
+    records, pos = [], FLAT_HEADER_SIZE
+    while True:
+        f.seek(pos)
+        head = f.read(16)
+        if len(head) < 16:
+            break
+        offset, size = struct.unpack(">qq", head)
+        if offset < 0:
+            break
+        records.append((offset, size, pos + 16))
+        pos += 16 + size
+
+    def read(offset, size):
+        out = bytearray(size)
+        for start, length, data_pos in records:
+            lo, hi = max(start, offset), min(start + length, offset + size)
+            if lo < hi:
+                f.seek(data_pos + lo - start)
+                out[lo - offset:hi - offset] = f.read(hi - lo)
+        return bytes(out)
+    return read
+
+
+def plain_reader(f):
+    def read(offset, size):
+        f.seek(offset)
+        return f.read(size)
+    return read
+
+
+def kdump_notes(path):
+    """(name, type, desc) of every ELF note in a kdump-compressed file."""
+    with open(path, "rb") as f:
+        magic = f.read(16)
+        if magic.startswith(b"makedumpfile"):
+            read = flattened_reader(f)
+        else:
+            read = plain_reader(f)
+        header = read(0, 464)
+        if header[:8] != b"KDUMP   ":
+            raise SystemExit(f"{path}: not a kdump-compressed dump")
+        (block_size,) = struct.unpack_from("<i", header, 428)
+        offset_note, size_note = struct.unpack("<qQ", read(block_size + 48, 16))
+        data = read(offset_note, size_note)
+    notes, pos = [], 0
+    while pos + 12 <= len(data):
+        namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
+        pos += 12
+        name = data[pos:pos + namesz].rstrip(b"\0").decode(errors="replace")
+        pos += (namesz + 3) & ~3
+        desc = data[pos:pos + descsz]
+        pos += (descsz + 3) & ~3
+        notes.append((name, ntype, desc))
+    return notes
+
+
+def prstatus_rips(notes):
+    """The saved RIP of each CPU's NT_PRSTATUS note, in CPU order."""
+    return [struct.unpack_from("<Q", desc, PRSTATUS_RIP)[0]
+            for name, ntype, desc in notes
+            if name == "CORE" and ntype == NT_PRSTATUS and len(desc) >= PRSTATUS_RIP + 8]
+
+
+def panic_string(log):
+    for pattern in PANIC_PATTERNS:
+        for line in log.splitlines():
+            match = pattern.search(line)
+            if match:
+                return match.group(1).strip()
+    return ""
+
+
+def open_vmcore(vmcore, vmlinux):
+    program = drgn.Program(X86_64)
+    program.set_core_dump(vmcore)
+    program.load_debug_info([vmlinux])
+    return program
+
+
+def cpu_frames(prog, cpu):
+    """Function names of CPU's stack, innermost first, from its registers."""
+    trace = prog.stack_trace(cpu_curr(prog, cpu))
+    names = []
+    for frame in trace:
+        names.append(frame.name or hex(frame.pc))
+    return trace, names
+
+
+def report_cpus(prog):
+    listed, with_bt, lines = [], [], []
+    # Present, not online: a CPU that redirected a panic (panic_force_cpu=)
+    # marked itself offline, and is in the dump all the same.
+    for cpu in for_each_present_cpu(prog):
+        listed.append(cpu)
+        try:
+            trace, names = cpu_frames(prog, cpu)
+        except Exception as err:  # a CPU drgn cannot unwind is reported
+            lines.append(f"bt {cpu}: error: {err}")
+            continue
+        if names:
+            with_bt.append(cpu)
+        lines.append(f"bt {cpu}: {' '.join(names[:FRAMES_SHOWN])}")
+    return listed, with_bt, lines
+
+
+def symbol_at(prog, cpu):
+    try:
+        trace, names = cpu_frames(prog, cpu)
+    except Exception:
+        return ""
+    return names[0] if names else ""
+
+
+def main():
+    vmcore, vmlinux, log_file = sys.argv[1:4]
+    prog = open_vmcore(vmcore, vmlinux)
+    log = get_dmesg(prog).decode(errors="replace")
+    with open(log_file, "w") as f:
+        f.write(log)
+    rips = prstatus_rips(kdump_notes(vmcore))
+    listed, with_bt, lines = report_cpus(prog)
+    panic_cpu = prog["panic_cpu"].counter.value_()
+    print("reader: drgn")
+    print(f"release: {prog['init_uts_ns'].name.release.string_().decode()}")
+    print(f"panic: {panic_string(log)}")
+    print(f"prstatus_notes: {len(rips)}")
+    print("cpus_listed:", " ".join(map(str, listed)))
+    print("cpus_regs:", " ".join(str(cpu) for cpu, rip in enumerate(rips) if rip))
+    print("cpus_bt:", " ".join(map(str, with_bt)))
+    print(f"panic_cpu: {panic_cpu}")
+    print(f"panic_cpu_symbol: {symbol_at(prog, panic_cpu) if panic_cpu >= 0 else ''}")
+    print("\n".join(lines))
+
+
+main()
