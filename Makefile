@@ -17,10 +17,25 @@
 # Everything large lives in $(QP_CACHE) (default ~/.cache/quiet-panic).
 
 BASE ?= all
+VARIANT ?= all
+# auto: KVM where /dev/kvm opens and a guest boots with it, else TCG.
+ACCEL ?= auto
 QP_CACHE ?= $(HOME)/.cache/quiet-panic
-RUN_TESTS := kexec-tests/run-tests --base $(BASE)
-# The base the series is posted against: the first one in VERSIONS.
-PRIMARY_BASE := $(shell awk '!/^[[:space:]]*(#|$$)/ { print $$1; exit }' VERSIONS)
+# The bases of VERSIONS; the first is the one the series is posted against.
+BASES := $(shell awk '!/^[[:space:]]*(\#|$$)/ { print $$1 }' VERSIONS)
+PRIMARY_BASE := $(firstword $(BASES))
+
+# A bad setting stops make before anything runs, with one line.
+one_of = $(if $(and $(filter 1,$(words $(2))),$(filter $(2),$(3))),,\
+	$(error unknown $(1) '$(2)' (one of: $(3))))
+$(call one_of,BASE,$(BASE),all $(BASES))
+$(call one_of,VARIANT,$(VARIANT),all baseline patched)
+$(call one_of,ACCEL,$(ACCEL),auto kvm tcg)
+# The accelerator and CPU model (CPU=, default: host on KVM, qemu64 on TCG)
+# reach every guest through the environment.
+export ACCEL CPU
+
+RUN_TESTS := kexec-tests/run-tests --base $(BASE) --variant $(VARIANT)
 SHELL_SOURCES := $(wildcard scripts/*.sh) kexec-tests/run-tests kexec-tests/lib.sh \
 	kexec-tests/bench kexec-tests/bench-report \
 	$(wildcard kexec-tests/tests/*.sh) .ci/run

@@ -70,26 +70,32 @@ check_style() {
 	[ -z "$out" ] || problem "$(basename "$file"): checkpatch --strict: $out"
 }
 
-main() {
-	local base=${1:-} dir tree cpdir p
-	qp_check_base "$base"
-	dir="$QP_ROOT/patches/$base"
-	[ -f "$dir/series" ] || qp_die "no $dir/series"
-	tree=$(qp_repo_dir "$base")
-	[ -f "$tree/scripts/checkpatch.pl" ] || qp_die "no kernel tree for $base (run: scripts/tree.sh $base)"
+# check_queue CPDIR DIR: one series (listing, headers, checkpatch).
+check_queue() {
+	local cpdir=$1 dir=$2 p
 	check_listing "$dir"
-	cpdir=$(checkpatch_dir "$tree")
-	# shellcheck disable=SC2064 # expand now: $cpdir is local
-	trap "rm -rf '$cpdir'" EXIT
 	for p in $(listed_patches "$dir"); do
 		[ -f "$dir/$p" ] || continue
 		check_headers "$dir/$p"
 		check_style "$cpdir" "$dir/$p"
 	done
-	if [ "$problems" -gt 0 ]; then
-		qp_die "$base: $problems problem(s) in patches/$base"
-	fi
-	echo "$base: $(listed_patches "$dir" | wc -l) patches, series complete, checkpatch --strict clean"
+	[ "$problems" -eq 0 ] || qp_die "$base: $problems problem(s) in ${dir#"$QP_ROOT/"}"
+	echo "$base: $(listed_patches "$dir" | wc -l) patches in ${dir#"$QP_ROOT/"}, series complete, checkpatch --strict clean"
+}
+
+main() {
+	local base=${1:-} dir tree cpdir
+	qp_check_base "$base"
+	dir="$QP_ROOT/patches/$base"
+	[ -f "$dir/series" ] || qp_die "no $dir/series"
+	tree=$(qp_repo_dir "$base")
+	[ -f "$tree/scripts/checkpatch.pl" ] || qp_die "no kernel tree for $base (run: scripts/tree.sh $base)"
+	cpdir=$(checkpatch_dir "$tree")
+	# shellcheck disable=SC2064 # expand now: $cpdir is local
+	trap "rm -rf '$cpdir'" EXIT
+	check_queue "$cpdir" "$dir"
+	# The optional LKDTM series, where a base has one.
+	[ ! -f "$dir/lkdtm/series" ] || check_queue "$cpdir" "$dir/lkdtm"
 }
 
 main "$@"

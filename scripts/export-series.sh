@@ -1,6 +1,8 @@
 #!/bin/bash
 # Write the commits of a patched tree (branch quiet-panic) back to
-# patches/<base>/ with git format-patch, and the quilt series file with them.
+# patches/<base>/ with git format-patch, and the quilt series file with them;
+# with VARIANT lkdtm, the commits of the lkdtm tree on top of quiet-panic
+# (branch quiet-panic-lkdtm) to patches/<base>/lkdtm/.
 #
 # Output is stable: --zero-commit and --no-signature keep hashes and the git
 # version out of the files, -N keeps subjects free of "n/m", so exporting an
@@ -9,15 +11,15 @@
 # changed); scripts/tree.sh turns them back into notes. The hand-written
 # 0000-cover-letter.patch is left alone.
 #
-# usage: scripts/export-series.sh BASE
+# usage: scripts/export-series.sh BASE [VARIANT]   (patched or lkdtm)
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 write_series() {
-	local dir=$1 p
+	local dir=$1 what=$2 p
 	{
-		echo "# quiet panic for $(qp_package "$BASE") $(qp_pinned_version "$BASE")"
+		echo "# $what for $(qp_package "$BASE") $(qp_pinned_version "$BASE")"
 		echo "# Apply in this order with git am (scripts/tree.sh) or quilt; no fuzz."
 		echo
 		for p in "$dir"/[0-9][0-9][0-9][0-9]-*.patch; do
@@ -30,12 +32,12 @@ write_series() {
 # Keep the hand-written cover letter's text, refresh what git computes:
 # the patch count, the shortlog and the diffstat.
 refresh_cover_letter() {
-	local tree=$1 dir=$2 cover="$2/0000-cover-letter.patch" n fresh
+	local tree=$1 dir=$2 range=$3 cover="$2/0000-cover-letter.patch" n fresh
 	[ -f "$cover" ] || return 0
-	n=$(git -C "$tree" rev-list --count base..quiet-panic)
+	n=$(git -C "$tree" rev-list --count "$range")
 	fresh=$(mktemp -d)
 	git -C "$tree" format-patch -q --cover-letter --zero-commit --no-signature \
-		-o "$fresh" base..quiet-panic
+		-o "$fresh" "$range"
 	{
 		sed -n '/^[^ ].* ([0-9]*):$/q; p' "$cover" |
 			sed "s|^Subject: \[PATCH \(v[0-9]* \)\{0,1\}0/[0-9]*\]|Subject: [PATCH \10/$n]|"
@@ -47,10 +49,16 @@ refresh_cover_letter() {
 
 main() {
 	BASE=${1:-}
-	local tree dir tmp stamp
+	local variant=${2:-patched} tree dir tmp stamp range branch
 	qp_check_base "$BASE"
-	tree=$(qp_tree_dir "$BASE" patched)
-	dir="$QP_ROOT/patches/$BASE"
+	qp_check_variant "$variant"
+	tree=$(qp_tree_dir "$BASE" "$variant")
+	branch=$(qp_variant_branch "$variant")
+	case "$variant" in
+	patched) dir="$QP_ROOT/patches/$BASE" range=base..quiet-panic ;;
+	lkdtm) dir="$QP_ROOT/patches/$BASE/lkdtm" range="quiet-panic..$branch" ;;
+	*) qp_die "variant $variant has no series of its own" ;;
+	esac
 	[ -d "$tree" ] || qp_die "no patched tree for $BASE (run: scripts/tree.sh $BASE)"
 	[ -z "$(git -C "$tree" status --porcelain)" ] ||
 		qp_die "$tree has uncommitted changes; commit them first"
@@ -58,20 +66,25 @@ main() {
 	# shellcheck disable=SC2064 # expand now: $tmp is local
 	trap "rm -rf '$tmp'" EXIT
 	git -C "$tree" format-patch -q -N --zero-commit --no-signature --notes \
-		-o "$tmp" base..quiet-panic
+		-o "$tmp" "$range"
 	mkdir -p "$dir"
-	if ! diff -q -r -x series -x 0000-cover-letter.patch "$dir" "$tmp" >/dev/null; then
-		find "$dir" -name '[0-9][0-9][0-9][0-9]-*.patch' \
+	# patches/<base>/lkdtm/ is a series of its own: leave it out here.
+	if ! diff -q -x series -x 0000-cover-letter.patch -x lkdtm "$dir" "$tmp" >/dev/null; then
+		find "$dir" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' \
 			! -name 0000-cover-letter.patch -delete
 		cp "$tmp"/*.patch "$dir/" 2>/dev/null || true
-		qp_log "$BASE: exported $(find "$tmp" -name '*.patch' | wc -l) patches to patches/$BASE"
+		qp_log "$BASE: exported $(find "$tmp" -name '*.patch' | wc -l) patches to ${dir#"$QP_ROOT/"}"
 	fi
-	write_series "$dir"
-	refresh_cover_letter "$tree" "$dir"
+	if [ "$variant" = lkdtm ]; then
+		write_series "$dir" "LKDTM crash types of the quiet panic scenarios, on top of ../series,"
+	else
+		write_series "$dir" "quiet panic"
+	fi
+	refresh_cover_letter "$tree" "$dir" "$range"
 	# The tree now is what the series describes: tree.sh must not re-apply.
-	git -C "$tree" update-ref refs/qp/applied quiet-panic
+	git -C "$tree" update-ref "$(qp_applied_ref "$variant")" "$branch"
 	stamp=$(git -C "$tree" rev-parse --path-format=absolute --git-path qp-series-hash)
-	"$QP_ROOT/scripts/tree.sh" --series-hash "$BASE" >"$stamp"
+	"$QP_ROOT/scripts/tree.sh" --series-hash "$BASE" "$variant" >"$stamp"
 }
 
 main "$@"

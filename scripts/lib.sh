@@ -6,7 +6,12 @@
 
 QP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 QP_CACHE=${QP_CACHE:-$HOME/.cache/quiet-panic}
+# The kernels of a base: baseline (the Debian source), patched (+ the
+# series). "lkdtm" (patched + the optional LKDTM series of patches/<base>/
+# lkdtm/, for bases that have one) is asked for by name only.
+# shellcheck disable=SC2034 # used by run-tests
 QP_VARIANTS="baseline patched"
+QP_ALL_VARIANTS="baseline patched lkdtm"
 
 # One clear error line and a non-zero exit: the only way scripts fail.
 qp_die() {
@@ -26,9 +31,12 @@ qp_need_cmd() {
 	done
 }
 
-# Lines of VERSIONS without comments: "base package version".
+# The pins; QP_VERSIONS_FILE names another file (tests of the pin checks).
+QP_VERSIONS_FILE=${QP_VERSIONS_FILE:-$QP_ROOT/VERSIONS}
+
+# Lines of VERSIONS without comments: "base package version suite".
 qp_versions() {
-	grep -v '^[[:space:]]*\(#\|$\)' "$QP_ROOT/VERSIONS"
+	grep -v '^[[:space:]]*\(#\|$\)' "$QP_VERSIONS_FILE"
 }
 
 qp_bases() {
@@ -49,9 +57,34 @@ qp_check_base() {
 }
 
 qp_check_variant() {
-	case " $QP_VARIANTS " in
+	case " $QP_ALL_VARIANTS " in
 	*" $1 "*) ;;
-	*) qp_die "unknown variant '$1' (one of: $QP_VARIANTS)" ;;
+	*) qp_die "unknown variant '$1' (one of: $QP_ALL_VARIANTS)" ;;
+	esac
+}
+
+# The series directories a variant of BASE applies, in order (none for
+# baseline).
+qp_series_dirs() {
+	case "$2" in
+	patched) echo "$QP_ROOT/patches/$1" ;;
+	lkdtm) echo "$QP_ROOT/patches/$1 $QP_ROOT/patches/$1/lkdtm" ;;
+	esac
+}
+
+# The git branch of a variant's tree, and the ref that records what was
+# applied there (refs are shared by the worktrees of a base).
+qp_variant_branch() {
+	case "$1" in
+	patched) echo quiet-panic ;;
+	*) echo "quiet-panic-$1" ;;
+	esac
+}
+
+qp_applied_ref() {
+	case "$1" in
+	patched) echo refs/qp/applied ;;
+	*) echo "refs/qp/applied-$1" ;;
 	esac
 }
 
@@ -122,7 +155,7 @@ qp_check_source() {
 	pkg=$(qp_package "$base")
 	want=$(qp_pinned_version "$base")
 	have=$(qp_source_version "$base")
-	[ -n "$have" ] || qp_die "$pkg is not on this machine (run: make deps)"
+	[ -n "$have" ] || qp_die "$pkg $want is not on this machine (run: make deps)"
 	[ "$have" = "$want" ] && return 0
 	if [ "${QP_ALLOW_VERSION:-0}" = 1 ]; then
 		qp_log "warning: $pkg $have on this machine, VERSIONS pins $want (QP_ALLOW_VERSION=1)"

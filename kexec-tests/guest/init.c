@@ -16,6 +16,9 @@
  *   kt.shell=1               start busybox sh on the console instead
  *   kt.dump_level=N          makedumpfile -d level of the capture (default
  *                            31); passed on to the capture kernel
+ *   kt.fault=WHAT            inject a fault for the harness' own tests:
+ *                            corrupt-capture-initrd (garbage over the
+ *                            capture initrd before kexec loads it)
  *
  * In the capture kernel (it finds /proc/vmcore) it writes the dump with
  * "makedumpfile -F -d 31" (kt.dump_level) to the raw disk /dev/vda and
@@ -199,7 +202,31 @@ static void capture_cmdline(char *buf, size_t size)
 		p += len;
 		p += strspn(p, " \n");
 	}
-	snprintf(buf + used, size - used, "nr_cpus=1 reset_devices irqpoll");
+	/*
+	 * panic=1: a capture kernel that panics resets the guest (QEMU ends on
+	 * a reset), so a lost dump shows at once, with its reason on the
+	 * console, rather than as a timeout.
+	 */
+	snprintf(buf + used, size - used, "nr_cpus=1 reset_devices irqpoll panic=1");
+}
+
+/* kt.fault=corrupt-capture-initrd: the capture kernel cannot boot. */
+static void inject_faults(void)
+{
+	static const char garbage[] = "this is not a cpio archive\n";
+	char fault[64];
+	int fd, i;
+
+	param("kt.fault", "none", fault, sizeof(fault));
+	if (strcmp(fault, "corrupt-capture-initrd"))
+		return;
+	fd = open(CAPTURE_INITRD, O_WRONLY | O_TRUNC);
+	for (i = 0; fd >= 0 && i < 4096; i++)
+		if (write(fd, garbage, sizeof(garbage) - 1) < 0)
+			break;
+	if (fd >= 0)
+		close(fd);
+	say("fault injected: %s", fault);
 }
 
 static int load_capture_kernel(const char *how)
@@ -209,6 +236,7 @@ static int load_capture_kernel(const char *how)
 	char *argv[8];
 	int rc, n = 0;
 
+	inject_faults();
 	capture_cmdline(append, sizeof(append));
 	snprintf(arg, sizeof(arg), "--append=%s", append);
 	argv[n++] = "/usr/sbin/kexec";

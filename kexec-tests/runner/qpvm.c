@@ -24,9 +24,11 @@
  *   sleep=SEC      let the guest run
  *   cpu=SEC        host CPU time of the vCPU threads (schedstat, ns) over SEC
  *                  seconds: cpu_vcpu_ns=, cpu_total_ns=, cpu_pct=, ...
- *   perf=1         following cpu steps also count the cycles of the whole
- *                  QEMU process with "perf stat -e cycles": perf_cycles=
- *                  (or "unsupported" where the host's perf cannot)
+ *   perf=1         following cpu steps also count, with "perf stat" on the
+ *                  vCPU threads alone, their cycles (perf_vcpu_cycles=)
+ *                  and, with --accel kvm, the VM exits they took
+ *                  (perf_kvm_exits=, the kvm:kvm_exit tracepoint);
+ *                  "unsupported" where the host's perf cannot count it
  *   sysrq=C        serial BREAK, then C (magic sysrq over the serial line)
  *   nmi            QMP inject-nmi (reaches the boot CPU only)
  *   exit           wait for QEMU to end: exit_reason= (SHUTDOWN event
@@ -35,9 +37,11 @@
  *                  exit_ms_after_panic=
  *   timeout=SEC    time limit of each following step (default 120)
  *
- * Exit status: 0 all steps passed, 1 a step failed or timed out, 2 the
- * guest could not be started (bad option, QEMU missing, ...). QEMU is
- * always reaped: on normal end, on failure and on SIGINT/SIGTERM, and it
+ * Results start with qemu_pid= once QEMU runs. Every option and step is
+ * checked before QEMU starts: a bad one is one line on stderr and exit
+ * status 2. Exit status: 0 all steps passed, 1 a step failed or timed out
+ * (a QEMU that dies on its own is reported as such), 2 the guest could not
+ * be started (bad option or step, QEMU missing, ...). QEMU is always reaped: on normal end, on failure and on SIGINT/SIGTERM, and it
  * gets SIGKILL if qpvm itself dies (PR_SET_PDEATHSIG).
  */
 #define _GNU_SOURCE
@@ -104,7 +108,7 @@ struct guest {
 	size_t qmp_len;
 	long long panic_ms, panic_end_ms, pvpanic_ms, exit_ms;
 	char panic_line[512], shutdown_reason[64];
-	bool banner_seen, exited, perf;
+	bool banner_seen, exited, stopping, perf;
 	int exit_status;
 };
 
@@ -330,11 +334,29 @@ static void read_qmp(struct guest *g, json_object **reply)
 
 /* ---- process and event loop ------------------------------------------ */
 
+/* QEMU ended; say so when nobody asked for it and it did not end cleanly. */
 static void child_exited(struct guest *g, int status)
 {
 	g->exited = true;
 	g->exit_status = status;
 	g->exit_ms = guest_ms(g);
+	if (g->stopping)
+		return;
+	if (WIFSIGNALED(status))
+		note("QEMU (pid %d) was killed by signal %d (%s) after %lld ms", g->pid,
+		     WTERMSIG(status), strsignal(WTERMSIG(status)), g->exit_ms);
+	else if (WEXITSTATUS(status))
+		note("QEMU (pid %d) exited with status %d after %lld ms", g->pid,
+		     WEXITSTATUS(status), g->exit_ms);
+}
+
+/* The sockets and the private directory of the guest. */
+static void remove_files(struct guest *g)
+{
+	unlink(g->sock_console);
+	unlink(g->sock_qmp);
+	if (g->own_dir)
+		rmdir(g->dir);
 }
 
 static void read_signals(struct guest *g)
@@ -349,8 +371,10 @@ static void read_signals(struct guest *g)
 			continue;
 		}
 		note("signal %d: stopping the guest", si.ssi_signo);
+		g->stopping = true;
 		kill(g->pid, SIGKILL);
 		waitpid(g->pid, &status, 0);
+		remove_files(g);
 		exit(130);
 	}
 }
@@ -503,8 +527,9 @@ static void stop_guest(struct guest *g)
 {
 	long long until = guest_ms(g) + 3000;
 
-	if (g->exited)
+	if (g->exited || g->pid <= 0)
 		return;
+	g->stopping = true;
 	kill(g->pid, SIGTERM);
 	while (!g->exited && guest_ms(g) < until)
 		pump(g, until, NULL);
@@ -520,10 +545,7 @@ static void stop_guest(struct guest *g)
 static void cleanup(struct guest *g)
 {
 	stop_guest(g);
-	unlink(g->sock_console);
-	unlink(g->sock_qmp);
-	if (g->own_dir)
-		rmdir(g->dir);
+	remove_files(g);
 	if (g->log)
 		fclose(g->log);
 }
@@ -574,6 +596,7 @@ static int start_guest(struct guest *g)
 	fcntl(g->qmp_fd, F_SETFL, O_NONBLOCK);
 	if (qmp_command(g, "{\"execute\":\"qmp_capabilities\"}\n"))
 		return -1;
+	result("qemu_pid", "%d", g->pid);
 	return 0;
 }
 
@@ -615,6 +638,7 @@ static unsigned long long thread_ns(pid_t pid, const char *tid)
 struct cpu_sample {
 	int nvcpu;
 	unsigned long long vcpu_ns[MAX_VCPUS], process_ns;
+	char tids[MAX_VCPUS * 12];	/* the vCPU threads, "tid,tid,..." */
 };
 
 /* vCPU threads in the order QEMU created them (ascending TID). */
@@ -634,8 +658,13 @@ static void sample_cpu(pid_t pid, struct cpu_sample *s)
 			unsigned long long ns = thread_ns(pid, tid);
 
 			s->process_ns += ns;
-			if (vcpu_thread(pid, tid) && s->nvcpu < MAX_VCPUS)
+			if (vcpu_thread(pid, tid) && s->nvcpu < MAX_VCPUS) {
+				size_t used = strlen(s->tids);
+
+				snprintf(s->tids + used, sizeof(s->tids) - used, "%s%s",
+					 s->nvcpu ? "," : "", tid);
 				s->vcpu_ns[s->nvcpu++] = ns;
+			}
 		}
 		free(tasks[i]);
 	}
@@ -749,7 +778,7 @@ static int step_expect(struct guest *g, const char *re)
 	return 0;
 }
 
-static int step_panic(struct guest *g)
+static int step_panic(struct guest *g, const char *arg)
 {
 	if (!wait_for(g, step_deadline(g, step_timeout_s), panicked, NULL)) {
 		note("no panic within %d s", step_timeout_s);
@@ -760,8 +789,10 @@ static int step_panic(struct guest *g)
 	return 0;
 }
 
-static int step_settle(struct guest *g, double seconds)
+static int step_settle(struct guest *g, const char *arg)
 {
+	double seconds = atof(arg);
+
 	if (wait_for(g, guest_ms(g) + (long long)(seconds * 1000), panic_ended, NULL) &&
 	    g->panic_ms >= 0)
 		result("settle_ms_after_panic", "%lld", g->panic_end_ms - g->panic_ms);
@@ -776,7 +807,7 @@ static int step_settle(struct guest *g, double seconds)
 	return 0;
 }
 
-static int step_pvpanic(struct guest *g)
+static int step_pvpanic(struct guest *g, const char *arg)
 {
 	if (!wait_for(g, step_deadline(g, step_timeout_s), pvpanicked, NULL)) {
 		note("no GUEST_PANICKED event within %d s", step_timeout_s);
@@ -786,16 +817,26 @@ static int step_pvpanic(struct guest *g)
 	return 0;
 }
 
-static int step_sleep(struct guest *g, double seconds)
+/* Let the guest run for @seconds, handling whatever it sends meanwhile. */
+static void let_run(struct guest *g, double seconds)
 {
 	wait_for(g, guest_ms(g) + (long long)(seconds * 1000), never, NULL);
+}
+
+static int step_sleep(struct guest *g, const char *arg)
+{
+	let_run(g, atof(arg));
 	return 0;
 }
 
-/* Start "perf stat -e cycles" on QEMU for @seconds; its output in @file. */
-static pid_t start_perf(pid_t qemu, double seconds, const char *file)
+/*
+ * Start "perf stat" on the vCPU threads @tids for @seconds, counting
+ * cycles and, under KVM, kvm:kvm_exit; its CSV output in @file.
+ */
+static pid_t start_perf(const char *tids, double seconds, const char *file)
 {
-	char pid[16], secs[32];
+	const char *events = strcmp(opt.accel, "kvm") ? "cycles" : "cycles,kvm:kvm_exit";
+	char secs[32];
 	sigset_t all;
 	pid_t p = fork();
 
@@ -804,37 +845,59 @@ static pid_t start_perf(pid_t qemu, double seconds, const char *file)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sigfillset(&all);
 	sigprocmask(SIG_UNBLOCK, &all, NULL);
-	snprintf(pid, sizeof(pid), "%d", qemu);
 	snprintf(secs, sizeof(secs), "%.3f", seconds);
-	execlp("perf", "perf", "stat", "-x,", "-e", "cycles", "-o", file,
-	       "-p", pid, "--", "sleep", secs, (char *)NULL);
+	execlp("perf", "perf", "stat", "-x,", "-e", events, "-o", file,
+	       "-t", tids, "--", "sleep", secs, (char *)NULL);
 	_exit(127);
 }
 
-/* Cycles from perf's CSV output, or -1 when perf could not count them. */
-static long long perf_cycles(pid_t perf, const char *file)
+/* perf's count of @event in @csv, or -1 when it could not count it. */
+static long long perf_count(const char *csv, const char *event)
 {
-	char line[256];
-	long long cycles = -1;
-	FILE *f;
+	char line[256], *field;
+	long long count = -1;
+	FILE *f = fopen(csv, "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		/* "count,unit,event,..." ("<not supported>" as the count) */
+		field = strchr(line, ',');
+		field = field ? strchr(field + 1, ',') : NULL;
+		if (field && !strncmp(field + 1, event, strlen(event)) &&
+		    field[1 + strlen(event)] == ',' && sscanf(line, "%lld,", &count) != 1)
+			count = -1;
+	}
+	if (f)
+		fclose(f);
+	return count;
+}
+
+static void report_perf(pid_t perf, const char *csv)
+{
+	long long n;
 
 	while (waitpid(perf, NULL, 0) < 0 && errno == EINTR)
 		;
-	f = fopen(file, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, ",cycles") && sscanf(line, "%lld,", &cycles) != 1)
-			cycles = -1;
-	if (f)
-		fclose(f);
-	unlink(file);
-	return cycles;
+	n = perf_count(csv, "cycles");
+	if (n < 0)
+		result("perf_vcpu_cycles", "unsupported");
+	else
+		result("perf_vcpu_cycles", "%lld", n);
+	if (!strcmp(opt.accel, "kvm")) {
+		n = perf_count(csv, "kvm:kvm_exit");
+		if (n < 0)
+			result("perf_kvm_exits", "unsupported");
+		else
+			result("perf_kvm_exits", "%lld", n);
+	}
+	unlink(csv);
 }
 
-static int step_cpu(struct guest *g, double seconds)
+static int step_cpu(struct guest *g, const char *arg)
 {
+	double seconds = atof(arg);
 	struct cpu_sample a, b;
 	char perf_file[128];
-	long long start, cycles;
+	long long start;
 	pid_t perf = -1;
 
 	if (g->exited) {
@@ -842,19 +905,14 @@ static int step_cpu(struct guest *g, double seconds)
 		return -1;
 	}
 	snprintf(perf_file, sizeof(perf_file), "%s/perf.csv", g->dir);
-	if (g->perf)
-		perf = start_perf(g->pid, seconds, perf_file);
 	sample_cpu(g->pid, &a);
+	if (g->perf && a.nvcpu)
+		perf = start_perf(a.tids, seconds, perf_file);
 	start = guest_ms(g);
-	step_sleep(g, seconds);
+	let_run(g, seconds);
 	sample_cpu(g->pid, &b);
-	if (perf > 0) {
-		cycles = perf_cycles(perf, perf_file);
-		if (cycles < 0)
-			result("perf_cycles", "unsupported");
-		else
-			result("perf_cycles", "%lld", cycles);
-	}
+	if (perf > 0)
+		report_perf(perf, perf_file);
 	if (g->exited || !b.nvcpu) {
 		note("cpu: no vCPU threads to measure (QEMU exited?)");
 		return -1;
@@ -870,11 +928,11 @@ static int step_sysrq(struct guest *g, const char *key)
 	if (console_send(g, brk, sizeof(brk)))
 		return -1;
 	/* Give the UART time to raise the break before the key arrives. */
-	step_sleep(g, 0.2);
+	let_run(g, 0.2);
 	return console_send(g, (const unsigned char *)key, 1);
 }
 
-static int step_exit(struct guest *g)
+static int step_exit(struct guest *g, const char *arg)
 {
 	if (!wait_for(g, step_deadline(g, step_timeout_s), exited, NULL)) {
 		note("QEMU still running after %d s", step_timeout_s);
@@ -889,42 +947,99 @@ static int step_exit(struct guest *g)
 	return 0;
 }
 
+static int step_nmi(struct guest *g, const char *arg)
+{
+	return qmp_command(g, "{\"execute\":\"inject-nmi\"}\n");
+}
+
+static int step_perf(struct guest *g, const char *arg)
+{
+	g->perf = atoi(arg);
+	return 0;
+}
+
+static int step_timeout(struct guest *g, const char *arg)
+{
+	step_timeout_s = atoi(arg);
+	return 0;
+}
+
+
+enum step_arg { ARG_NONE, ARG_REGEX, ARG_SECONDS, ARG_KEY, ARG_FLAG };
+
+static const struct step_def {
+	const char *name;
+	enum step_arg arg;
+	int (*run)(struct guest *g, const char *arg);
+} steps[] = {
+	{ "expect", ARG_REGEX, step_expect },
+	{ "panic", ARG_NONE, step_panic },
+	{ "pvpanic", ARG_NONE, step_pvpanic },
+	{ "settle", ARG_SECONDS, step_settle },
+	{ "sleep", ARG_SECONDS, step_sleep },
+	{ "cpu", ARG_SECONDS, step_cpu },
+	{ "perf", ARG_FLAG, step_perf },
+	{ "sysrq", ARG_KEY, step_sysrq },
+	{ "nmi", ARG_NONE, step_nmi },
+	{ "exit", ARG_NONE, step_exit },
+	{ "timeout", ARG_SECONDS, step_timeout },
+};
+
+/* The definition of @step ("name" or "name=arg"), its argument in @arg. */
+static const struct step_def *find_step(const char *step, const char **arg)
+{
+	const char *eq = strchr(step, '=');
+	size_t len = eq ? (size_t)(eq - step) : strlen(step);
+	size_t i;
+
+	*arg = eq ? eq + 1 : "";
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (strlen(steps[i].name) == len && !strncmp(step, steps[i].name, len))
+			return &steps[i];
+	return NULL;
+}
+
+static bool is_seconds(const char *text)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	return *text && !*end && !errno && v > 0 && v < 86400;
+}
+
+/* Why @step cannot run (NULL: it can), checked before QEMU starts. */
+static const char *step_problem(const char *step)
+{
+	const struct step_def *def = find_step(step, &step);
+	regex_t rx;
+
+	if (!def)
+		return "unknown step (see --help)";
+	switch (def->arg) {
+	case ARG_NONE:
+		return *step ? "takes no argument" : NULL;
+	case ARG_REGEX:
+		if (regcomp(&rx, step, REG_EXTENDED | REG_NOSUB))
+			return "not a POSIX extended regular expression";
+		regfree(&rx);
+		return NULL;
+	case ARG_SECONDS:
+		return is_seconds(step) ? NULL : "needs seconds (a number above 0)";
+	case ARG_KEY:
+		return strlen(step) == 1 ? NULL : "needs one key";
+	case ARG_FLAG:
+		return !strcmp(step, "0") || !strcmp(step, "1") ? NULL : "needs 0 or 1";
+	}
+	return NULL;
+}
+
 static int run_step(struct guest *g, const char *step)
 {
-	const char *arg = strchr(step, '=');
-	size_t len = arg ? (size_t)(arg - step) : strlen(step);
+	const struct step_def *def = find_step(step, &step);
 
-	arg = arg ? arg + 1 : "";
-#define IS(name) (len == strlen(name) && !strncmp(step, name, len))
-	if (IS("expect"))
-		return step_expect(g, arg);
-	if (IS("panic"))
-		return step_panic(g);
-	if (IS("pvpanic"))
-		return step_pvpanic(g);
-	if (IS("settle"))
-		return step_settle(g, atof(arg));
-	if (IS("sleep"))
-		return step_sleep(g, atof(arg));
-	if (IS("cpu"))
-		return step_cpu(g, atof(arg));
-	if (IS("sysrq") && strlen(arg) == 1)
-		return step_sysrq(g, arg);
-	if (IS("nmi"))
-		return qmp_command(g, "{\"execute\":\"inject-nmi\"}\n");
-	if (IS("exit"))
-		return step_exit(g);
-	if (IS("perf")) {
-		g->perf = atoi(arg);
-		return 0;
-	}
-	if (IS("timeout")) {
-		step_timeout_s = atoi(arg);
-		return 0;
-	}
-#undef IS
-	note("unknown step '%s'", step);
-	return -1;
+	return def->run(g, step);
 }
 
 /* ---- command line ----------------------------------------------------- */
@@ -938,9 +1053,73 @@ static void usage(int status)
 		"         --qemu BIN --accel tcg|kvm --cpu MODEL --machine TYPE\n"
 		"         --vmcoreinfo --qmp-extra SOCKET\n"
 		"steps:   expect=REGEX panic pvpanic settle=SEC sleep=SEC cpu=SEC\n"
-		"         sysrq=C\n"
-		"         nmi exit timeout=SEC   (see the header of qpvm.c)\n");
+		"         perf=0|1 sysrq=C nmi exit timeout=SEC\n"
+		"         (see the header of qpvm.c)\n");
 	exit(status);
+}
+
+/* @text as an int from @min to @max, or exit with one line naming @what. */
+static int parse_int(const char *what, const char *text, int min, int max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (!*text || *end || errno || v < min || v > max) {
+		note("%s: '%s' is not a number from %d to %d", what, text, min, max);
+		exit(2);
+	}
+	return v;
+}
+
+/* Is @prog (a path, or a name looked up in $PATH) an executable file? */
+static bool executable(const char *prog)
+{
+	char path[4096];
+	const char *dir, *env = getenv("PATH");
+	size_t len;
+
+	if (strchr(prog, '/'))
+		return !access(prog, X_OK);
+	for (dir = env ? env : ""; *dir; dir += len + (dir[len] == ':')) {
+		len = strcspn(dir, ":");
+		snprintf(path, sizeof(path), "%.*s/%s", (int)len, dir, prog);
+		if (len && !access(path, X_OK))
+			return true;
+	}
+	return false;
+}
+
+/* Everything that can be checked before QEMU starts, one line if not. */
+static void check_options(int nsteps, char **steps_argv)
+{
+	const char *why;
+	int i;
+
+	if (!opt.kernel) {
+		note("no --kernel given (see --help)");
+		exit(2);
+	}
+	if (access(opt.kernel, R_OK) || (opt.initrd && access(opt.initrd, R_OK))) {
+		note("cannot read %s", access(opt.kernel, R_OK) ? opt.kernel : opt.initrd);
+		exit(2);
+	}
+	if (strcmp(opt.accel, "tcg") && strcmp(opt.accel, "kvm")) {
+		note("--accel: unknown accelerator '%s' (one of: tcg kvm)", opt.accel);
+		exit(2);
+	}
+	if (!executable(opt.qemu)) {
+		note("%s not found (install qemu-system-x86, or give --qemu)", opt.qemu);
+		exit(2);
+	}
+	for (i = 0; i < nsteps; i++) {
+		why = step_problem(steps_argv[i]);
+		if (why) {
+			note("step '%s': %s", steps_argv[i], why);
+			exit(2);
+		}
+	}
 }
 
 static void parse_options(int argc, char **argv)
@@ -959,17 +1138,18 @@ static void parse_options(int argc, char **argv)
 	};
 	int c;
 
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k': opt.kernel = optarg; break;
 		case 'i': opt.initrd = optarg; break;
 		case 'a': opt.append = optarg; break;
-		case 's': opt.smp = atoi(optarg); break;
-		case 'm': opt.mem_mb = atoi(optarg); break;
+		case 's': opt.smp = parse_int("--smp", optarg, 1, MAX_VCPUS); break;
+		case 'm': opt.mem_mb = parse_int("--mem", optarg, 64, 1 << 20); break;
 		case 'd': opt.disk = optarg; break;
 		case 'n': opt.name = optarg; break;
 		case 'l': opt.log = optarg; break;
-		case 't': opt.timeout_s = atoi(optarg); break;
+		case 't': opt.timeout_s = parse_int("--timeout", optarg, 1, 86400); break;
 		case 'w': opt.workdir = optarg; break;
 		case 'q': opt.qemu = optarg; break;
 		case 'A': opt.accel = optarg; break;
@@ -978,15 +1158,12 @@ static void parse_options(int argc, char **argv)
 		case 'V': opt.vmcoreinfo = true; break;
 		case 'Q': opt.qmp_extra = optarg; break;
 		case 'h': usage(0); break;
-		default: usage(2);
+		default:
+			note("unknown option or missing value: %s (see --help)", argv[optind - 1]);
+			exit(2);
 		}
 	}
-	if (!opt.kernel || opt.smp < 1 || opt.mem_mb < 64 || opt.timeout_s < 1)
-		usage(2);
-	if (access(opt.kernel, R_OK) || (opt.initrd && access(opt.initrd, R_OK))) {
-		note("cannot read %s", access(opt.kernel, R_OK) ? opt.kernel : opt.initrd);
-		exit(2);
-	}
+	check_options(argc - optind, argv + optind);
 }
 
 int main(int argc, char **argv)

@@ -19,29 +19,34 @@ panic_cpu_symbol() {
 	sed -n 's/^[0-9a-f]* (.) \([^+ ]*\).*/\1/p' "$T/crash-sym.out"
 }
 
-# assert_collected DUMP SMP SCENARIO: the reader opens the collector's dump: the
-# panic, every vCPU with its registers, the panicking CPU halted in
-# arch_panic_halt() or the halt it calls (not spinning in mdelay()).
+# assert_collected DUMP SMP SCENARIO [WHERE]: the reader opens the
+# collector's dump: the panic, every vCPU with its registers, and the
+# panicking CPU where WHERE says it must be: "halted" (default) in
+# arch_panic_halt() or the halt it calls, not spinning in mdelay();
+# "paused" in pvpanic_send_event(), where QEMU stops a guest whose host
+# (libvirt with on_crash=preserve) pauses it at the pvpanic event.
 #
 # crash 8.0.6 does not unwind CPUs that were stopped on their IRQ or NMI
 # stacks in dump-guest-memory dumps ("read of stack at fffffe... failed");
 # their registers are in the dump, and in kdump vmcores it unwinds them.
 assert_collected() {
-	local dump=$1 smp=$2 s=$3 meta sym
+	local dump=$1 smp=$2 s=$3 where=${4:-halted} meta sym
 	meta="$T/dumps/$dump.json"
 	grep -q '"vcpus_quiet": *true' "$meta" ||
 		t_fail "$dump: the vCPUs were not quiet when dumped: $(grep vcpu_ns "$meta")"
 	DUMPFILE="dumps/$dump" read_vmcore
 	DUMPFILE="dumps/$dump" assert_dump "$smp" "${SCEN_PANIC[$s]}" "${SCEN_LOG[$s]}"
 	sym=$(DUMPFILE="dumps/$dump" panic_cpu_symbol)
-	# 6.12 calls the paravirt halt; in 6.1 (no PARAVIRT_XXL) it is inlined;
-	# drgn names the innermost inlined function (native_safe_halt).
-	case "$sym" in
-	arch_panic_halt | *safe_halt*) ;;
-	*) t_fail "$dump: the panicking CPU is in '$sym', not halted" ;;
+	# arch_panic_halt() is halt(): through paravirt it ends in native_halt()
+	# (without PARAVIRT_XXL halt() is native_halt(), inlined); drgn names
+	# the innermost inlined function.
+	case "$where:$sym" in
+	halted:arch_panic_halt | halted:native_halt | halted:halt) ;;
+	paused:pvpanic_send_event) ;;
+	*) t_fail "$dump: the panicking CPU is in '$sym', not $where" ;;
 	esac
 	echo "$dump: $(sed -n 's/.*"bytes": *\([0-9]*\).*/\1/p' "$meta") bytes in" \
-		"$(sed -n 's/.*"dump_ms": *\([0-9]*\).*/\1/p' "$meta") ms, panicking CPU halted in $sym," \
+		"$(sed -n 's/.*"dump_ms": *\([0-9]*\).*/\1/p' "$meta") ms, panicking CPU $where in $sym," \
 		"$smp vCPUs with registers, no crashkernel ($CRASHKERNEL saved)"
 	rm -f "$T/dumps/$dump"
 }

@@ -1,80 +1,61 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * panic-collector - dump panicked QEMU guests from the host, no crashkernel.
+ * panic-collector - dump panicked guests from the host, no crashkernel.
  *
  * See usage() below (also: panic-collector --help), written as a man page.
  *
- * One poll() loop serves every VM. Each VM goes through:
+ * Guests come from raw QMP sockets (qmp.c) or from libvirt (libvirt.c);
+ * one event loop, libvirt's default event implementation, serves both.
+ * Each VM goes through:
  *
- *   WATCHING   connected to its QMP socket, waiting for GUEST_PANICKED
- *   SETTLING   sampling its vCPU threads (query-cpus-fast thread ids,
- *              /proc/TID/schedstat) until they are quiet or --settle runs out
+ *   WATCHING   its backend waits for the panic (QMP GUEST_PANICKED, or
+ *              libvirt's lifecycle event CRASHED/PANICKED)
+ *   SETTLING   sampling its vCPUs' host CPU time once a second until they
+ *              are quiet or --settle runs out
  *   QUEUED     waiting for one of the --jobs dump slots
- *   DUMPING    dump-guest-memory (detached) into NAME-TIME.FORMAT.partial,
- *              until DUMP_COMPLETED; renamed and described on success
- *   POLICY     pause or quit sent, waiting for QEMU to answer (or go away)
- *   DONE       policy applied (keep, pause, quit), or FAILED with a reason
+ *   DUMPING    the backend dumps into NAME-TIME.FORMAT.partial; renamed and
+ *              described (NAME-TIME.FORMAT.json) on success
+ *   POLICY     pause, quit or restart asked for, waiting for the answer
+ *   DONE       policy applied, or FAILED with a reason
  *
- * A dump that fails (disk full, VM gone, QEMU error) leaves no file behind,
- * only one error line; the exit status says whether any VM failed.
+ * A dump that fails (disk full, VM gone, libvirtd gone, QEMU error) leaves
+ * no file behind, only one error line; the exit status says whether any VM
+ * failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
-#include <poll.h>
+#include <libvirt/libvirt.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_VMS		64
-#define MAX_VCPUS	64
-#define QMP_BUF		65536
-#define SAMPLE_MS	1000
+#include "collector.h"
 
-enum vm_state { WATCHING, SETTLING, QUEUED, DUMPING, POLICY, DONE, FAILED };
+#define TICK_MS		200
+#define SAMPLE_MS	1000
 
 static const char *const state_names[] = {
 	"watching", "settling", "queued", "dumping", "applying the policy",
 	"done", "failed",
 };
 
-enum policy { POLICY_KEEP, POLICY_PAUSE, POLICY_QUIT };
-
-struct vm {
-	char name[64], socket[108], console[256];
-	int fd;
-	enum vm_state state;
-	char buf[QMP_BUF];
-	size_t len;
-	int next_id, policy_id;
-	/* settling: the vCPU threads and their CPU time at the last sample */
-	int nvcpu;
-	int tid[MAX_VCPUS];
-	unsigned long long last_ns;
-	long long panic_ms, sample_ms, dump_start_ms;
-	unsigned long long quiet_ns;
-	bool quiet;
-	char path[512], partial[520];
-	char why[256];
+static const char *const policy_names[] = {
+	[POLICY_KEEP] = "keep", [POLICY_PAUSE] = "pause",
+	[POLICY_QUIT] = "quit", [POLICY_RESTART] = "restart",
 };
 
-static struct {
-	const char *dir, *format;
-	enum policy policy;
-	int jobs, settle_s, connect_s;
-	double quiet_pct;
-	bool once;
-} opt = {
+static const char *const formats[] = {
+	"kdump-zlib", "kdump-lzo", "kdump-snappy", "elf",
+};
+
+struct options opt = {
 	.format = "kdump-zlib",
 	.policy = POLICY_KEEP,
 	.jobs = 2,
@@ -87,7 +68,7 @@ static struct vm vms[MAX_VMS];
 static int nvms;
 static volatile sig_atomic_t stop_requested;
 
-static long long now_ms(void)
+long long now_ms(void)
 {
 	struct timespec ts;
 
@@ -95,7 +76,18 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static void say(const struct vm *vm, const char *fmt, ...)
+const char *policy_name(enum policy p)
+{
+	return policy_names[p];
+}
+
+const char *vm_state_name(const struct vm *vm)
+{
+	return state_names[vm->state];
+}
+
+/* One line on stdout, "NAME: ...", for everything that goes well. */
+void say(const struct vm *vm, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -107,8 +99,28 @@ static void say(const struct vm *vm, const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* The one error line of a VM, and the end of its road. */
-static void fail(struct vm *vm, const char *fmt, ...)
+/* A usage or setup error: one line on stderr, exit status 2. */
+void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("panic-collector: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* "NAME: error: ..." on stderr: what went wrong with a VM, in one line. */
+void vm_error_line(const struct vm *vm, const char *why)
+{
+	fprintf(stderr, "%s: error: %s\n", vm->name, why);
+	fflush(stderr);
+}
+
+/* The one error line of a VM, and the end of its road: no partial dump. */
+void vm_fail(struct vm *vm, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -118,80 +130,66 @@ static void fail(struct vm *vm, const char *fmt, ...)
 	if (vm->partial[0])
 		unlink(vm->partial);
 	vm->partial[0] = '\0';
-	if (vm->fd >= 0)
-		close(vm->fd);
-	vm->fd = -1;
 	vm->state = FAILED;
-	fprintf(stderr, "%s: error: %s\n", vm->name, vm->why);
+	vm_error_line(vm, vm->why);
 }
 
-/* ---- QMP ---------------------------------------------------------------- */
-
-static int qmp_send(struct vm *vm, const char *cmd, json_object *args)
+struct vm *vm_named(const char *name)
 {
-	json_object *msg = json_object_new_object();
-	const char *text;
-	int id = ++vm->next_id, rc = 0;
-
-	json_object_object_add(msg, "execute", json_object_new_string(cmd));
-	if (args)
-		json_object_object_add(msg, "arguments", args);
-	json_object_object_add(msg, "id", json_object_new_int(id));
-	text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
-	if (vm->fd < 0 || write(vm->fd, text, strlen(text)) < 0 || write(vm->fd, "\n", 1) < 0)
-		rc = -1;
-	json_object_put(msg);
-	return rc ? -1 : id;
-}
-
-static int connect_qmp(const char *path)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-/* ---- vCPU threads ---------------------------------------------------------- */
-
-static unsigned long long vcpu_ns(const struct vm *vm)
-{
-	unsigned long long sum = 0, ns;
-	char path[64];
-	FILE *f;
 	int i;
 
-	for (i = 0; i < vm->nvcpu; i++) {
-		snprintf(path, sizeof(path), "/proc/%d/schedstat", vm->tid[i]);
-		f = fopen(path, "r");
-		if (f && fscanf(f, "%llu", &ns) == 1)
-			sum += ns;
-		if (f)
-			fclose(f);
-	}
-	return sum;
+	for (i = 0; i < nvms; i++)
+		if (!strcmp(vms[i].name, name))
+			return &vms[i];
+	return NULL;
 }
 
-static void take_vcpu_threads(struct vm *vm, json_object *cpus)
+struct vm *vm_new(const char *name, const struct vm_ops *ops, void *backend)
 {
-	size_t i, n = json_object_array_length(cpus);
-	json_object *tid;
+	struct vm *vm;
 
-	vm->nvcpu = 0;
-	for (i = 0; i < n && vm->nvcpu < MAX_VCPUS; i++)
-		if (json_object_object_get_ex(json_object_array_get_idx(cpus, i),
-					      "thread-id", &tid))
-			vm->tid[vm->nvcpu++] = json_object_get_int(tid);
-	vm->last_ns = vcpu_ns(vm);
-	vm->sample_ms = now_ms();
+	if (nvms == MAX_VMS)
+		die_usage("at most %d VMs", MAX_VMS);
+	vm = &vms[nvms++];
+	memset(vm, 0, sizeof(*vm));
+	snprintf(vm->name, sizeof(vm->name), "%s", name);
+	vm->ops = ops;
+	vm->backend = backend;
+	vm->state = WATCHING;
+	return vm;
 }
 
-/* ---- what happens to a VM ------------------------------------------------- */
+void vm_watching(struct vm *vm, const char *what)
+{
+	vm->state = WATCHING;
+	say(vm, "watching %s", what);
+}
+
+/* The guest panicked: wait for its vCPUs to go quiet, then dump it. */
+void vm_panicked(struct vm *vm, const char *how)
+{
+	if (vm->state != WATCHING)
+		return;
+	say(vm, "panicked (%s); waiting up to %d s for its vCPUs to go quiet",
+	    how, opt.settle_s);
+	vm->state = SETTLING;
+	vm->panic_ms = now_ms();
+	vm->sample_ms = vm->panic_ms;
+	vm->last_ns = vm->ops->vcpu_ns(vm);
+}
+
+/*
+ * The guest panicked with a crash kernel loaded (pvpanic "crash loaded"):
+ * it dumps itself, and a host dump or a destructive policy would only get
+ * in its way.
+ */
+void vm_crash_loaded(struct vm *vm)
+{
+	if (vm->state != WATCHING)
+		return;
+	say(vm, "panicked with a crash kernel loaded: the guest dumps itself; not dumping");
+	vm->state = DONE;
+}
 
 static const char *file_suffix(void)
 {
@@ -209,28 +207,21 @@ static int active_dumps(void)
 
 static void start_dump(struct vm *vm)
 {
-	json_object *args = json_object_new_object();
-	char stamp[32], proto[540];
+	char stamp[32];
 	time_t t = time(NULL);
 
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&t));
 	snprintf(vm->path, sizeof(vm->path), "%.300s/%.63s-%s.%s", opt.dir,
 		 vm->name, stamp, file_suffix());
 	snprintf(vm->partial, sizeof(vm->partial), "%s.partial", vm->path);
-	snprintf(proto, sizeof(proto), "file:%s", vm->partial);
-	json_object_object_add(args, "paging", json_object_new_boolean(false));
-	json_object_object_add(args, "protocol", json_object_new_string(proto));
-	json_object_object_add(args, "detach", json_object_new_boolean(true));
-	json_object_object_add(args, "format", json_object_new_string(opt.format));
 	vm->dump_start_ms = now_ms();
 	vm->state = DUMPING;
 	say(vm, "dumping (%s, vCPUs %s) to %s", opt.format,
 	    vm->quiet ? "quiet" : "NOT quiet", vm->path);
-	if (qmp_send(vm, "dump-guest-memory", args) < 0)
-		fail(vm, "cannot send dump-guest-memory: QMP socket gone");
+	vm->ops->start_dump(vm);
 }
 
-/* The panic line of the VM's console log, if we were told where it is. */
+/* The panic line of the VM's console log, if we know where it is. */
 static void panic_line(const struct vm *vm, char *line, size_t size)
 {
 	char buf[1024];
@@ -249,16 +240,24 @@ static void panic_line(const struct vm *vm, char *line, size_t size)
 		fclose(f);
 }
 
+static json_object *string_or_null(const char *s)
+{
+	return s && s[0] ? json_object_new_string(s) : NULL;
+}
+
 static int write_metadata(const struct vm *vm, long long bytes)
 {
 	json_object *m = json_object_new_object();
-	char file[530], tmp[540], line[512], stamp[32];
+	char file[530], tmp[540], line[512], stamp[32], source[400];
 	time_t t = time(NULL);
 	int rc;
 
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 	panic_line(vm, line, sizeof(line));
 	json_object_object_add(m, "vm", json_object_new_string(vm->name));
+	json_object_object_add(m, "uuid", string_or_null(vm->uuid));
+	json_object_object_add(m, "source",
+			       json_object_new_string(vm->ops->source(vm, source, sizeof(source))));
 	json_object_object_add(m, "time", json_object_new_string(stamp));
 	json_object_object_add(m, "dump", json_object_new_string(strrchr(vm->path, '/') + 1));
 	json_object_object_add(m, "format", json_object_new_string(opt.format));
@@ -266,7 +265,8 @@ static int write_metadata(const struct vm *vm, long long bytes)
 	json_object_object_add(m, "dump_ms", json_object_new_int64(now_ms() - vm->dump_start_ms));
 	json_object_object_add(m, "vcpus_quiet", json_object_new_boolean(vm->quiet));
 	json_object_object_add(m, "vcpu_ns_last_second", json_object_new_int64(vm->quiet_ns));
-	json_object_object_add(m, "panic_line", line[0] ? json_object_new_string(line) : NULL);
+	json_object_object_add(m, "panic_line", string_or_null(line));
+	json_object_object_add(m, "policy", json_object_new_string(policy_name(opt.policy)));
 	snprintf(file, sizeof(file), "%s.json", vm->path);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
 	rc = json_object_to_file_ext(tmp, m, JSON_C_TO_STRING_PRETTY);
@@ -278,155 +278,71 @@ static int write_metadata(const struct vm *vm, long long bytes)
 	return 0;
 }
 
-static void apply_policy(struct vm *vm)
+/* The backend's dump ended: @error is NULL on success. */
+void vm_dump_done(struct vm *vm, const char *error)
 {
-	static const char *const commands[] = {
-		[POLICY_PAUSE] = "stop", [POLICY_QUIT] = "quit",
-	};
-
-	vm->state = DONE;
-	if (opt.policy == POLICY_KEEP)
-		return;
-	vm->policy_id = qmp_send(vm, commands[opt.policy], NULL);
-	if (vm->policy_id < 0)
-		say(vm, "warning: could not %s the VM (QMP socket gone)",
-		    opt.policy == POLICY_PAUSE ? "pause" : "quit");
-	else
-		vm->state = POLICY;
-}
-
-static void dump_finished(struct vm *vm, json_object *data)
-{
-	json_object *res, *status, *err;
-	const char *st = "failed";
 	struct stat sb;
 
-	if (json_object_object_get_ex(data, "result", &res) &&
-	    json_object_object_get_ex(res, "status", &status))
-		st = json_object_get_string(status);
-	if (strcmp(st, "completed")) {
-		fail(vm, "dump-guest-memory %s: %s", st,
-		     json_object_object_get_ex(data, "error", &err) ?
-		     json_object_get_string(err) : "no reason given");
+	if (vm->state != DUMPING)
+		return;
+	if (error) {
+		vm_fail(vm, "dump failed: %s; partial dump removed", error);
 		return;
 	}
 	if (stat(vm->partial, &sb) || rename(vm->partial, vm->path)) {
-		fail(vm, "dump completed but %s is missing: %s", vm->partial, strerror(errno));
+		vm_fail(vm, "dump completed but %s is missing: %s", vm->partial, strerror(errno));
 		return;
 	}
 	vm->partial[0] = '\0';
 	if (write_metadata(vm, sb.st_size)) {
 		unlink(vm->path);
-		fail(vm, "cannot write %s.json (disk full?): dump removed", vm->path);
+		vm_fail(vm, "cannot write %s.json (disk full?): dump removed", vm->path);
 		return;
 	}
 	say(vm, "dumped %lld bytes in %lld ms: %s", (long long)sb.st_size,
 	    now_ms() - vm->dump_start_ms, vm->path);
-	apply_policy(vm);
-}
-
-static void on_message(struct vm *vm, json_object *msg)
-{
-	json_object *ev, *ret = NULL, *data, *err, *id;
-	const char *name;
-
-	if (json_object_object_get_ex(msg, "error", &err) && vm->state == DUMPING) {
-		fail(vm, "QMP refused the dump: %s", json_object_to_json_string(err));
-		return;
-	}
-	if (json_object_object_get_ex(msg, "return", &ret) &&
-	    json_object_get_type(ret) == json_type_array && vm->state == SETTLING) {
-		take_vcpu_threads(vm, ret);	/* query-cpus-fast */
-		return;
-	}
-	if (ret && vm->state == POLICY && json_object_object_get_ex(msg, "id", &id) &&
-	    json_object_get_int(id) == vm->policy_id) {
-		say(vm, "%s", opt.policy == POLICY_PAUSE ? "paused" : "quit");
+	if (opt.policy == POLICY_KEEP) {
 		vm->state = DONE;
 		return;
 	}
-	if (!json_object_object_get_ex(msg, "event", &ev))
-		return;
-	name = json_object_get_string(ev);
-	json_object_object_get_ex(msg, "data", &data);
-	if (!strcmp(name, "GUEST_PANICKED") && vm->state == WATCHING) {
-		say(vm, "panicked; waiting up to %d s for its vCPUs to go quiet", opt.settle_s);
-		vm->state = SETTLING;
-		vm->panic_ms = now_ms();
-		qmp_send(vm, "query-cpus-fast", NULL);
-	} else if (!strcmp(name, "DUMP_COMPLETED") && vm->state == DUMPING) {
-		dump_finished(vm, data);
-	}
+	vm->state = POLICY;
+	vm->ops->apply_policy(vm);
 }
 
-/* After the policy: QEMU closing the socket (quit) is expected. */
-static void forget_socket(struct vm *vm)
+void vm_policy_done(struct vm *vm)
 {
-	close(vm->fd);
-	vm->fd = -1;
+	static const char *const done[] = {
+		[POLICY_PAUSE] = "paused", [POLICY_QUIT] = "quit",
+		[POLICY_RESTART] = "restarted",
+	};
+
+	if (vm->state != POLICY)
+		return;
+	say(vm, "%s", done[opt.policy]);
 	vm->state = DONE;
-}
-
-static void read_qmp(struct vm *vm)
-{
-	ssize_t n = read(vm->fd, vm->buf + vm->len, sizeof(vm->buf) - 1 - vm->len);
-	char *start = vm->buf, *eol;
-
-	if (n <= 0) {
-		if (vm->state == DUMPING)
-			fail(vm, "VM exited during the dump; partial dump removed");
-		else if (vm->state == POLICY || vm->state == DONE)
-			forget_socket(vm);	/* quit closes it */
-		else
-			fail(vm, "QMP socket closed while %s", state_names[vm->state]);
-		return;
-	}
-	vm->len += n;
-	while (vm->state != FAILED &&
-	       (eol = memchr(start, '\n', vm->buf + vm->len - start))) {
-		json_object *msg;
-
-		*eol = '\0';
-		msg = json_tokener_parse(start);
-		if (msg)
-			on_message(vm, msg);
-		json_object_put(msg);
-		start = eol + 1;
-	}
-	if (vm->state == FAILED)
-		return;
-	vm->len -= start - vm->buf;
-	memmove(vm->buf, start, vm->len);
-	if (vm->len == sizeof(vm->buf) - 1)
-		vm->len = 0;	/* a runaway line: drop it */
 }
 
 /* Once a second while settling: quiet when under --quiet-pct of a core. */
 static void sample(struct vm *vm, long long now)
 {
-	unsigned long long ns;
+	long long ns;
 
-	if (vm->state != SETTLING || !vm->nvcpu || now - vm->sample_ms < SAMPLE_MS)
+	if (vm->state != SETTLING || now - vm->sample_ms < SAMPLE_MS)
 		return;
-	ns = vcpu_ns(vm);
-	vm->quiet_ns = (ns - vm->last_ns) * 1000 / (now - vm->sample_ms);
-	vm->last_ns = ns;
+	ns = vm->ops->vcpu_ns(vm);
+	if (ns < 0) {
+		vm->quiet = false;
+	} else {
+		vm->quiet_ns = (ns - vm->last_ns) * 1000 / (now - vm->sample_ms);
+		vm->last_ns = ns;
+		vm->quiet = vm->quiet_ns <= opt.quiet_pct * 1e7;
+	}
 	vm->sample_ms = now;
-	vm->quiet = vm->quiet_ns <= opt.quiet_pct * 1e7;
 	if (vm->quiet || now - vm->panic_ms >= opt.settle_s * 1000LL) {
 		say(vm, "vCPUs used %llu ns in the last second: %s", vm->quiet_ns,
 		    vm->quiet ? "quiet" : "still busy, dumping anyway");
 		vm->state = QUEUED;
 	}
-}
-
-static void start_queued(void)
-{
-	int i;
-
-	for (i = 0; i < nvms && active_dumps() < opt.jobs; i++)
-		if (vms[i].state == QUEUED)
-			start_dump(&vms[i]);
 }
 
 static bool all_finished(void)
@@ -439,50 +355,41 @@ static bool all_finished(void)
 	return true;
 }
 
-/* Connect, read the greeting and enter command mode; retry while starting. */
-static void connect_vm(struct vm *vm)
+/* Every TICK_MS: sample the settling VMs, start what the slots allow. */
+static void tick(int timer, void *opaque)
 {
-	long long give_up = now_ms() + opt.connect_s * 1000LL;
+	long long now = now_ms();
+	int i;
 
-	while ((vm->fd = connect_qmp(vm->socket)) < 0 && now_ms() < give_up && !stop_requested)
-		usleep(100000);
-	if (vm->fd < 0) {
-		fail(vm, "cannot connect to %s: %s", vm->socket, strerror(errno));
-		return;
-	}
-	vm->state = WATCHING;
-	if (qmp_send(vm, "qmp_capabilities", NULL) < 0)
-		fail(vm, "QMP socket %s closed at once", vm->socket);
-	else
-		say(vm, "watching %s", vm->socket);
+	qmp_tick();
+	lv_tick();
+	for (i = 0; i < nvms; i++)
+		sample(&vms[i], now);
+	for (i = 0; i < nvms && active_dumps() < opt.jobs; i++)
+		if (vms[i].state == QUEUED)
+			start_dump(&vms[i]);
 }
 
 static int run(void)
 {
-	struct pollfd pfd[MAX_VMS];
 	int i, failed = 0;
 
-	for (i = 0; i < nvms; i++)
-		connect_vm(&vms[i]);
-	while (!stop_requested && !(opt.once && all_finished())) {
-		for (i = 0; i < nvms; i++) {
-			pfd[i].fd = vms[i].fd;
-			pfd[i].events = POLLIN;
-		}
-		if (poll(pfd, nvms, 200) < 0 && errno != EINTR)
+	if (virEventAddTimeout(TICK_MS, tick, NULL, NULL) < 0)
+		die_usage("cannot add the event loop's timer");
+	qmp_start();
+	if (lv_wanted() && lv_start())
+		return 1;
+	while (!stop_requested && !(opt.once && nvms && all_finished()))
+		if (virEventRunDefaultImpl() < 0)
 			break;
-		for (i = 0; i < nvms; i++)
-			if (pfd[i].fd >= 0 && pfd[i].revents)
-				read_qmp(&vms[i]);
-		for (i = 0; i < nvms; i++)
-			sample(&vms[i], now_ms());
-		start_queued();
-	}
 	for (i = 0; i < nvms; i++) {
-		if (vms[i].state == DUMPING)
-			fail(&vms[i], "stopped during the dump; partial dump removed");
+		if (vms[i].state == DUMPING) {
+			lv_abort_dump(&vms[i]);
+			vm_fail(&vms[i], "stopped during the dump; partial dump removed");
+		}
 		failed |= vms[i].state == FAILED;
 	}
+	lv_stop();
 	return failed ? 1 : 0;
 }
 
@@ -492,103 +399,106 @@ static void usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 "NAME\n"
-"    panic-collector - dump panicked QEMU guests from the host\n"
+"    panic-collector - dump panicked guests from the host\n"
 "\n"
 "SYNOPSIS\n"
 "    panic-collector --dir DIR [options] [NAME=]QMP_SOCKET...\n"
+"    panic-collector --dir DIR --libvirt URI [--domain NAME]... [options]\n"
 "\n"
 "DESCRIPTION\n"
-"    Watches the QMP socket of each guest (started with -device pvpanic,\n"
-"    -action panic=none and, for makedumpfile filtering, -device vmcoreinfo).\n"
-"    On GUEST_PANICKED it waits until the guest's vCPU threads are quiet,\n"
-"    runs dump-guest-memory into DIR/NAME-TIME.kdump with a NAME-TIME.kdump.json\n"
-"    metadata file next to it, then applies the policy. No crashkernel\n"
-"    reservation is needed in the guest. Output lines start with the VM name;\n"
-"    a failed dump leaves no file and one line \"NAME: error: ...\" on stderr.\n"
+"    Watches guests for a panic: over their QMP socket (QEMU started with\n"
+"    -device pvpanic, -action panic=none and, for makedumpfile and crash,\n"
+"    -device vmcoreinfo), or through libvirt (domains with a <panic> device\n"
+"    and <features><acpi/></features>; every domain of URI, or the ones\n"
+"    named with --domain). On the panic it waits until the guest's vCPUs are\n"
+"    quiet, dumps its memory into DIR/NAME-TIME.kdump with NAME-TIME.kdump.json\n"
+"    metadata next to it, then applies the policy. No crashkernel\n"
+"    reservation is needed in the guest. A guest that panics with a crash\n"
+"    kernel loaded (pvpanic \"crash loaded\") dumps itself and is left alone.\n"
+"    Output lines start with the VM name; a failed dump leaves no file and\n"
+"    one line \"NAME: error: ...\" on stderr.\n"
+"\n"
+"    With --libvirt, the dump is libvirt's memory-only core dump\n"
+"    (virsh dump --memory-only), written by libvirtd; domains that are\n"
+"    already crashed when the collector connects (or reconnects, after\n"
+"    libvirtd restarted) are dumped too. A domain without a panic device\n"
+"    cannot be watched: it is reported once.\n"
 "\n"
 "OPTIONS\n"
 "    -d, --dir DIR         where dumps and metadata go (must exist)\n"
 "    -f, --format FMT      kdump-zlib (default), kdump-lzo, kdump-snappy or elf\n"
-"    -p, --policy P        after the dump: keep (default, leave it running),\n"
-"                          pause (QMP stop) or quit (QMP quit)\n"
+"    -p, --policy P        after the dump: keep (default, leave it as it is),\n"
+"                          pause, quit (QMP quit; libvirt: destroy) or\n"
+"                          restart (reset and run)\n"
 "    -j, --jobs N          dumps at the same time (default 2)\n"
 "    -s, --settle SEC      longest wait for quiet vCPUs; dump anyway after it\n"
 "                          (default 30)\n"
-"    -q, --quiet-pct PCT   quiet: vCPU threads under PCT %% of one core over\n"
-"                          one second (default 1)\n"
-"    -c, --console NAME=LOG  the guest's console log: its panic line goes\n"
-"                          into the metadata\n"
+"    -q, --quiet-pct PCT   quiet: vCPUs under PCT %% of one core over one\n"
+"                          second (default 1)\n"
+"    -c, --console NAME=LOG  a QMP guest's console log: its panic line goes\n"
+"                          into the metadata (libvirt: the domain's\n"
+"                          file-backed serial console, found by itself)\n"
 "    -w, --connect SEC     keep trying to connect this long (default 30)\n"
-"    -1, --once            exit once every VM is dumped (or has failed)\n"
+"    -L, --libvirt URI     watch the domains of this libvirt connection\n"
+"    -D, --domain NAME     with --libvirt: only this domain (repeatable)\n"
+"    -1, --once            exit once every watched VM is dumped (or failed)\n"
 "    -h, --help            this text\n"
 "\n"
 "EXIT STATUS\n"
 "    0 every watched VM that panicked was dumped, 1 a dump failed or a VM\n"
 "    could not be watched, 2 bad usage.\n"
 "\n"
-"EXAMPLE\n"
-"    panic-collector -d /var/crash/guests -p quit -1 web1=/run/qemu/web1.qmp\n");
+"EXAMPLES\n"
+"    panic-collector -d /var/crash/guests -p quit -1 web1=/run/qemu/web1.qmp\n"
+"    panic-collector -d /var/crash/guests --libvirt qemu:///system\n");
 	exit(status);
 }
 
-static struct vm *vm_named(const char *name)
+/* @text as a number from @min to @max, or one line naming @what. */
+static double parse_number(const char *what, const char *text, double min, double max)
 {
-	int i;
+	char *end;
+	double v;
 
-	for (i = 0; i < nvms; i++)
-		if (!strcmp(vms[i].name, name))
-			return &vms[i];
-	return NULL;
-}
-
-static void add_vm(const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	const char *path = eq ? eq + 1 : arg;
-	struct vm *vm;
-	const char *base;
-
-	if (nvms == MAX_VMS) {
-		fprintf(stderr, "panic-collector: at most %d VMs\n", MAX_VMS);
-		exit(2);
-	}
-	vm = &vms[nvms++];
-	memset(vm, 0, sizeof(*vm));
-	vm->fd = -1;
-	snprintf(vm->socket, sizeof(vm->socket), "%s", path);
-	base = strrchr(path, '/');
-	snprintf(vm->name, sizeof(vm->name), "%.*s",
-		 eq ? (int)(eq - arg) : (int)strcspn(base ? base + 1 : path, "."),
-		 eq ? arg : base ? base + 1 : path);
-}
-
-static void set_console(const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	char name[64];
-	struct vm *vm;
-
-	if (!eq || eq - arg >= (int)sizeof(name))
-		usage(2);
-	snprintf(name, sizeof(name), "%.*s", (int)(eq - arg), arg);
-	vm = vm_named(name);
-	if (!vm) {
-		fprintf(stderr, "panic-collector: --console %s: no VM named %s\n", arg, name);
-		exit(2);
-	}
-	snprintf(vm->console, sizeof(vm->console), "%s", eq + 1);
+	errno = 0;
+	v = strtod(text, &end);
+	if (!*text || *end || errno || v < min || v > max)
+		die_usage("%s: '%s' is not a number from %g to %g", what, text, min, max);
+	return v;
 }
 
 static enum policy parse_policy(const char *p)
 {
-	if (!strcmp(p, "keep"))
-		return POLICY_KEEP;
-	if (!strcmp(p, "pause"))
-		return POLICY_PAUSE;
-	if (!strcmp(p, "quit"))
-		return POLICY_QUIT;
-	usage(2);
+	unsigned int i;
+
+	for (i = 0; i < sizeof(policy_names) / sizeof(policy_names[0]); i++)
+		if (!strcmp(p, policy_names[i]))
+			return i;
+	die_usage("--policy: unknown policy '%s' (one of: keep pause quit restart)", p);
 	return POLICY_KEEP;
+}
+
+static const char *parse_format(const char *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (!strcmp(f, formats[i]))
+			return formats[i];
+	die_usage("--format: unknown format '%s' (one of: kdump-zlib kdump-lzo kdump-snappy elf)", f);
+	return NULL;
+}
+
+static void check_dir(const char *dir)
+{
+	struct stat sb;
+
+	if (strlen(dir) > 300)
+		die_usage("--dir %s: path too long", dir);
+	if (stat(dir, &sb) || !S_ISDIR(sb.st_mode))
+		die_usage("--dir %s is not a directory", dir);
+	if (access(dir, W_OK))
+		die_usage("--dir %s is not writable", dir);
 }
 
 static void on_signal(int sig)
@@ -603,45 +513,50 @@ int main(int argc, char **argv)
 		{ "policy", 1, NULL, 'p' }, { "jobs", 1, NULL, 'j' },
 		{ "settle", 1, NULL, 's' }, { "quiet-pct", 1, NULL, 'q' },
 		{ "console", 1, NULL, 'c' }, { "connect", 1, NULL, 'w' },
+		{ "libvirt", 1, NULL, 'L' }, { "domain", 1, NULL, 'D' },
 		{ "once", 0, NULL, '1' }, { "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *consoles[MAX_VMS];
 	int c, i, nconsoles = 0;
-	struct stat sb;
 
-	while ((c = getopt_long(argc, argv, "d:f:p:j:s:q:c:w:1h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:f:p:j:s:q:c:w:L:D:1h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': opt.dir = optarg; break;
-		case 'f': opt.format = optarg; break;
+		case 'f': opt.format = parse_format(optarg); break;
 		case 'p': opt.policy = parse_policy(optarg); break;
-		case 'j': opt.jobs = atoi(optarg); break;
-		case 's': opt.settle_s = atoi(optarg); break;
-		case 'q': opt.quiet_pct = atof(optarg); break;
+		case 'j': opt.jobs = parse_number("--jobs", optarg, 1, MAX_VMS); break;
+		case 's': opt.settle_s = parse_number("--settle", optarg, 0, 86400); break;
+		case 'q': opt.quiet_pct = parse_number("--quiet-pct", optarg, 0, 100); break;
 		case 'c':
-			if (nconsoles < MAX_VMS)
-				consoles[nconsoles++] = optarg;
+			if (nconsoles == MAX_VMS)
+				die_usage("at most %d --console options", MAX_VMS);
+			consoles[nconsoles++] = optarg;
 			break;
-		case 'w': opt.connect_s = atoi(optarg); break;
+		case 'w': opt.connect_s = parse_number("--connect", optarg, 0, 86400); break;
+		case 'L': lv_set_uri(optarg); break;
+		case 'D': lv_add_domain(optarg); break;
 		case '1': opt.once = true; break;
 		case 'h': usage(0); break;
-		default: usage(2);
+		case ':': die_usage("%s needs a value (see --help)", argv[optind - 1]);
+		default: die_usage("unknown option %s (see --help)", argv[optind - 1]);
 		}
 	}
-	if (!opt.dir || optind == argc || opt.jobs < 1)
-		usage(2);
-	if (strlen(opt.dir) > 300 || stat(opt.dir, &sb) || !S_ISDIR(sb.st_mode)) {
-		fprintf(stderr, "panic-collector: --dir %s is not a directory\n", opt.dir);
-		return 2;
-	}
-	if (strcmp(opt.format, "elf") && strncmp(opt.format, "kdump-", 6))
-		usage(2);
+	if (!opt.dir)
+		die_usage("no --dir given (see --help)");
+	check_dir(opt.dir);
+	lv_check_options();
+	if (optind == argc && !lv_wanted())
+		die_usage("nothing to watch: give QMP sockets or --libvirt URI (see --help)");
 	for (i = optind; i < argc; i++)
-		add_vm(argv[i]);
+		qmp_add_vm(argv[i]);
 	for (i = 0; i < nconsoles; i++)
-		set_console(consoles[i]);
+		qmp_set_console(consoles[i]);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	if (virEventRegisterDefaultImpl() < 0)
+		die_usage("cannot set up libvirt's event loop");
 	return run();
 }
