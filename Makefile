@@ -7,11 +7,16 @@
 #   make check-full    every scenario of the matrix
 #   make soak          every scenario's kdump capture 10 times, lost dumps counted
 #   make bench         the full benchmark into docs/results.md (BASE=7.3 for one)
+#   make bench-libvirt what a panicked guest costs under libvirt, per on_crash,
+#                      and host dumps vs kdump by guest size (docs/results.md)
 #   make build         baseline and patched kernels of every base
 #   make check-series  every prefix of the series builds and boots (+ CPU figures)
 #   make check-variants  !SMP, !KEXEC_CORE/!CRASH_DUMP and arm64 panic.o builds;
 #                      W=1 under Debian's amd64, cloud and rt configs
 #   make lint          shellcheck, series checks and checkpatch --strict
+#
+# ACCEL=auto|kvm|tcg (default auto: KVM where a guest boots with it) and
+# CPU=MODEL reach every guest; VARIANT=baseline|patched limits a run.
 #   make docs          render docs/cpu-states.svg
 #
 # Everything large lives in $(QP_CACHE) (default ~/.cache/quiet-panic).
@@ -37,7 +42,8 @@ export ACCEL CPU
 
 RUN_TESTS := kexec-tests/run-tests --base $(BASE) --variant $(VARIANT)
 SHELL_SOURCES := $(wildcard scripts/*.sh) kexec-tests/run-tests kexec-tests/lib.sh \
-	kexec-tests/bench kexec-tests/bench-report \
+	kexec-tests/libvirt.sh kexec-tests/bench kexec-tests/bench-report \
+	kexec-tests/bench-libvirt kexec-tests/duration-report \
 	$(wildcard kexec-tests/tests/*.sh) .ci/run
 
 all: check
@@ -55,6 +61,9 @@ demo: tools
 
 bench: tools
 	@kexec-tests/bench --base $(BASE)
+
+bench-libvirt: tools
+	@kexec-tests/bench-libvirt $(if $(filter all,$(BASE)),,--base $(BASE))
 
 build: deps
 	@for b in $$(scripts/bases.sh $(BASE)); do \
@@ -99,4 +108,4 @@ clean:
 	$(MAKE) -C kexec-tests clean
 	$(MAKE) -C tools/panic-collector clean
 
-.PHONY: all deps tools demo bench build check check-quick check-full soak check-series check-variants lint docs clean
+.PHONY: all deps tools demo bench bench-libvirt build check check-quick check-full soak check-series check-variants lint docs clean

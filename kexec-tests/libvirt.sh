@@ -114,15 +114,19 @@ lv_daemon_stop() {
 	rm -rf "$LV_DIR"
 }
 
-# lv_domain_xml NAME MEM_MB SMP APPEND [PANIC]: a TCG domain of this test's
-# kernel, its serial console in $T/NAME.console; PANIC (default yes) adds
+# lv_domain_xml NAME MEM_MB SMP APPEND [PANIC]: a domain of this test's
+# kernel on the run's accelerator (QP_ACCEL, QP_CPU), its serial console in
+# $T/NAME.console; PANIC (default yes) adds
 # the ISA pvpanic device with ACPI and on_crash=preserve, "no" leaves both
 # out (the fleet's common case). VMCOREINFO for makedumpfile and crash.
 lv_domain_xml() {
-	local name=$1 mem=$2 smp=$3 append=$4 panic=${5:-yes} out
+	local name=$1 mem=$2 smp=$3 append=$4 panic=${5:-yes} out type=qemu
+	local cpu="<cpu mode='custom' match='exact'><model fallback='allow'>$QP_CPU</model></cpu>"
 	out=$(qp_out_dir "$BASE" "$VARIANT")
+	[ "$QP_ACCEL" != kvm ] || type=kvm
+	[ "$QP_CPU" != host ] || cpu="<cpu mode='host-passthrough'/>"
 	cat <<-EOF
-		<domain type='qemu'>
+		<domain type='$type'>
 		  <name>$name</name>
 		  <memory unit='MiB'>$mem</memory>
 		  <vcpu>$smp</vcpu>
@@ -136,7 +140,7 @@ lv_domain_xml() {
 		    $([ "$panic" = yes ] && echo "<acpi/>")
 		    <vmcoreinfo state='on'/>
 		  </features>
-		  <cpu mode='custom' match='exact'><model fallback='allow'>$QP_CPU</model></cpu>
+		  $cpu
 		  $([ "$panic" = yes ] && echo "<on_crash>preserve</on_crash>")
 		  <devices>
 		    <emulator>$(command -v qemu-system-x86_64)</emulator>

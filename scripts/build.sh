@@ -81,28 +81,6 @@ collect() {
 	make -s -C "$build" LOCALVERSION="$LOCAL_VERSION" kernelrelease >"$out/release"
 }
 
-# declarations_only TREE REF FILE: FILE is a header to which the commits
-# REF..HEAD only add blank lines, comments and function prototypes: code
-# that includes it compiles to the same object as before (checked on 7.3.4
-# for v4 of the series: of 400 objects built both ways, only the three
-# whose sources the series changes differ in .text). Lines numbers in the
-# debug info of inline code further down such a header lag by the lines
-# added above it.
-declarations_only() {
-	local tree=$1 ref=$2 file=$3
-	case "$file" in *.h) ;; *) return 1 ;; esac
-	git -C "$tree" diff -U0 "$ref" HEAD -- "$file" | awk '
-		/^(\+\+\+|---) / || /^@@/ { next }
-		/^-/ { bad = 1; next }
-		/^\+/ {
-			line = substr($0, 2)
-			if (line ~ /^[ \t]*$/ || line ~ /^[ \t]*(\/\*|\*|\/\/)/) next
-			if (line ~ /^[A-Za-z_][A-Za-z0-9_ *]*\([^;]*\);[ \t]*$/) next
-			bad = 1
-		}
-		END { exit bad }'
-}
-
 # seed_build_dir BASE VARIANT: before a variant's first build, copy the
 # build dir of the kernel it is made from, make every source file older
 # than that build's objects, and then touch the files the variant's
@@ -126,7 +104,7 @@ seed_build_dir() {
 		qp_die "cannot copy $from to $build"
 	git -C "$tree" ls-files -z | (cd "$tree" && xargs -0 touch -h -d @946684800)
 	git -C "$tree" diff --name-only "$ref" HEAD | while read -r file; do
-		declarations_only "$tree" "$ref" "$file" || touch "$tree/$file"
+		qp_declarations_only "$tree" "$ref" HEAD "$file" || touch "$tree/$file"
 	done
 }
 

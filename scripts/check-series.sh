@@ -24,10 +24,16 @@ cpu_figures() {
 	                                 printf "%s=%s ms ", name, ms; ms = "" }' "$1"
 }
 
+# check_prefix BASE COMMIT LOG TEST...: check out COMMIT, build, boot, run.
+# Headers that changed only in declarations since the last checkout keep
+# an old mtime (qp_age_headers): a prefix rebuilds what it changes.
 check_prefix() {
-	local base=$1 commit=$2 log=$3
+	local base=$1 commit=$2 log=$3 tree from
 	shift 3
-	git -C "$(qp_tree_dir "$base" patched)" checkout -q --detach "$commit"
+	tree=$(qp_tree_dir "$base" patched)
+	from=$(git -C "$tree" rev-parse HEAD)
+	git -C "$tree" checkout -q --detach "$commit"
+	qp_age_headers "$tree" "$from" "$commit"
 	"$QP_ROOT/scripts/build.sh" "$base" patched >"$log" 2>&1 || return 1
 	"$RUN_TESTS" --base "$base" --variant patched boot >>"$log" 2>&1 || return 2
 	"$RUN_TESTS" --base "$base" --variant patched "$@" >>"$log" 2>&1 || true
@@ -57,7 +63,9 @@ main() {
 		*) echo "| $n | $subject | yes | NO | |"; failed=1 ;;
 		esac
 	done
+	commit=$(git -C "$tree" rev-parse HEAD)
 	git -C "$tree" checkout -q quiet-panic
+	qp_age_headers "$tree" "$commit" quiet-panic
 	"$QP_ROOT/scripts/build.sh" "$base" patched >/dev/null
 	[ "$failed" = 0 ] || qp_die "$base: a prefix of the series does not build or boot"
 }

@@ -7,9 +7,14 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# libvirt: the collector's libvirt backend and its tests. Where systemd
+# runs, the package starts Debian's own libvirtd; the tests never use or
+# touch it (they start a libvirtd of their own, kexec-tests/libvirt.sh).
+# systemd: systemd-analyze verify of the collector's unit.
 TOOL_PACKAGES="bc bison build-essential ccache cpio flex gcc-aarch64-linux-gnu
-git gnuplot-nox graphviz libelf-dev libjson-c-dev libssl-dev linux-perf mmdebstrap
-qemu-system-x86 qemu-utils rsync shellcheck xz-utils"
+git gnuplot-nox graphviz libelf-dev libjson-c-dev libssl-dev libvirt-clients
+libvirt-daemon-system libvirt-dev linux-perf mmdebstrap procps python3
+qemu-system-x86 qemu-utils rsync shellcheck systemd xz-utils"
 
 missing_packages() {
 	local pkg

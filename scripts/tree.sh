@@ -141,7 +141,7 @@ not_applying() {
 }
 
 main() {
-	local base=${1:-} variant=${2:-patched} dirs tree hash stamp
+	local base=${1:-} variant=${2:-patched} dirs tree hash stamp old_head
 	if [ "$base" = --series-hash ]; then
 		qp_check_base "${2:-}"
 		# shellcheck disable=SC2046 # a list of directories
@@ -172,6 +172,7 @@ main() {
 	fi
 	check_no_local_work "$tree" "$variant"
 	rm -f "$stamp"
+	old_head=$(git -C "$tree" rev-parse HEAD)
 	if [ "$variant" = lkdtm ]; then
 		# On top of the patched tree's own commits, so that the LKDTM
 		# series is exactly quiet-panic..quiet-panic-lkdtm.
@@ -182,6 +183,9 @@ main() {
 		qp_log "$base: applying $(series_patches "${dirs[0]}" | wc -l) patches from patches/$base/series"
 		apply_series "$base" "$variant" "$tree" base "${dirs[0]}"
 	fi
+	# Re-applying touched every file the series changes; headers that
+	# only changed in declarations need not rebuild the kernel.
+	qp_age_headers "$tree" "$old_head" HEAD
 	echo "$hash" >"$stamp"
 }
 

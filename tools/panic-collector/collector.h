@@ -12,8 +12,9 @@
 
 #include <stdbool.h>
 
-#define MAX_VMS		64
-#define MAX_VCPUS	64
+/* VMs one collector watches at most (a fleet host's domains, many times). */
+#define MAX_VMS		1024
+#define MAX_VCPUS	512
 
 enum vm_state { WATCHING, SETTLING, QUEUED, DUMPING, POLICY, DONE, FAILED };
 
@@ -31,6 +32,10 @@ struct vm_ops {
 	void (*apply_policy)(struct vm *vm);
 	/* Where the guest comes from, for the metadata ("qmp:PATH", ...). */
 	const char *(*source)(const struct vm *vm, char *buf, unsigned int size);
+	/* A successful dump: what the backend records of it (may be NULL). */
+	void (*dumped)(struct vm *vm);
+	/* Dumps of this backend under way at once at most (0: --jobs only). */
+	int max_dumps;
 };
 
 struct vm {
@@ -38,12 +43,12 @@ struct vm {
 	void *backend;
 	char name[64], uuid[40], console[256];
 	enum vm_state state;
-	/* settling: the vCPUs' CPU time at the last sample */
-	long long panic_ms, sample_ms, dump_start_ms;
-	unsigned long long last_ns, quiet_ns;
+	/* settling: the vCPUs' CPU time (ns, -1: none yet) at the last sample */
+	long long panic_ms, sample_ms, dump_start_ms, last_ns, quiet_ns;
 	bool quiet;
+	int retries;
 	char path[512], partial[520];
-	char why[256];
+	char why[1024];
 };
 
 extern struct options {
@@ -56,21 +61,25 @@ extern struct options {
 
 /* The core, for the backends. */
 struct vm *vm_new(const char *name, const struct vm_ops *ops, void *backend);
+struct vm *vm_named(const char *name);
 void say(const struct vm *vm, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void die_usage(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
+void vm_error_line(const struct vm *vm, const char *why);
 void vm_fail(struct vm *vm, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void vm_error_line(const struct vm *vm, const char *why);
-struct vm *vm_named(const char *name);
 void vm_watching(struct vm *vm, const char *what);
+void vm_rearm(struct vm *vm, const char *why);
+void vm_finished(struct vm *vm, const char *why);
 void vm_panicked(struct vm *vm, const char *how);
 void vm_crash_loaded(struct vm *vm);
+void vm_retry_dump(struct vm *vm, const char *why);
 void vm_dump_done(struct vm *vm, const char *error);
 void vm_policy_done(struct vm *vm);
 const char *vm_state_name(const struct vm *vm);
 const char *policy_name(enum policy p);
+bool collector_stopping(void);
 long long now_ms(void);
 
 /* qmp.c: guests behind a raw QMP socket */

@@ -5,19 +5,27 @@
  * A domain can be watched when its XML has a <panic> device (and, for the
  * ISA pvpanic device, ACPI, through which the guest finds it): libvirt then
  * sends the lifecycle event CRASHED with detail PANICKED (or CRASHLOADED,
- * when the guest has a crash kernel of its own). The dump is
- * virDomainCoreDumpWithFormat(..., VIR_DUMP_MEMORY_ONLY), which blocks
- * until libvirtd has written it: it runs in a thread of its own, one per
- * dump, and reports back through a pipe the event loop watches. vCPU time
- * comes from virDomainGetVcpus() (libvirt reads it from /proc, in clock
- * ticks: 10 ms steps).
+ * when the guest has a crash kernel of its own). Only a domain that libvirt
+ * keeps after its panic (<on_crash>preserve</on_crash>: state crashed) can
+ * be dumped; one that libvirt destroyed or restarted is reported as such.
  *
- * libvirtd may restart at any time. Keepalive and the close callback tell;
- * the collector then reconnects every RECONNECT_MS and looks at every
- * domain again: one that is crashed by then is dumped, whether it crashed
- * before the collector started, while libvirtd was away, or while its dump
- * was cut short (that dump's partial file is removed and one error line
- * says so). Nothing is lost as long as the domain stays crashed.
+ * The dump is virDomainCoreDumpWithFormat(..., VIR_DUMP_MEMORY_ONLY), which
+ * blocks until libvirtd has written it: it runs in a thread of its own, one
+ * per dump, and reports back through a pipe the event loop watches. At most
+ * LV_MAX_DUMPS run at once: libvirtd serves a client's requests five at a
+ * time (max_client_requests) and would starve the keepalive. vCPU time comes
+ * from virDomainGetVcpus() (libvirt reads it from /proc, in clock ticks:
+ * 10 ms steps). A successful dump is recorded in the domain's live metadata,
+ * so that a collector started again does not dump the same panic twice.
+ *
+ * libvirtd may restart at any time. Keepalive and the close callback tell
+ * (the callback may run in a dump thread: it only raises a flag); the
+ * collector then reconnects every RECONNECT_MS and looks at every domain
+ * again: one that is crashed by then is dumped, whether it crashed before
+ * the collector started, while libvirtd was away, or while its dump was cut
+ * short (that dump's partial file is removed and one error line says so).
+ * A panic that is gone by then (the domain was destroyed or reset while
+ * libvirtd was away) is reported, not silently dropped.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +33,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,21 +44,28 @@
 #define RECONNECT_MS	1000
 #define KEEPALIVE_S	5
 #define KEEPALIVE_COUNT	3
+#define LV_MAX_DUMPS	4
+#define METADATA_URI	"https://github.com/quiet-panic/panic-collector"
+#define METADATA_KEY	"qp"
 
 struct lv_vm {
 	struct vm *vm;
 	char uuid[VIR_UUID_STRING_BUFLEN];
+	/* panicked, and waiting for libvirtd to come back to be dumped */
+	bool pending;
 	pthread_t thread;
 	bool thread_running;
-	char dump_error[256];
+	char dump_error[512];
 };
 
 static struct {
 	const char *uri;
 	virConnectPtr conn;
 	int lifecycle_id;
+	atomic_bool close_seen;		/* set by the close callback, any thread */
 	bool lost;			/* connected once, connection gone */
 	long long retry_ms, lost_ms;
+	char error[512];		/* the last libvirt error, kept */
 	const char *names[MAX_VMS];
 	int nnames;
 	/* uuids of domains already reported as not watchable */
@@ -61,11 +77,11 @@ static struct {
 static struct lv_vm lvms[MAX_VMS];
 static int nlvms;
 
-static const char *last_error(void)
+/* The last libvirt error of this thread, kept before anything resets it. */
+static const char *keep_error(void)
 {
-	const char *msg = virGetLastErrorMessage();
-
-	return msg && msg[0] ? msg : "unknown libvirt error";
+	snprintf(lv.error, sizeof(lv.error), "%s", virGetLastErrorMessage());
+	return lv.error;
 }
 
 /* libvirt prints every error on stderr by default: we say it ourselves. */
@@ -98,24 +114,50 @@ static const char *unwatchable_reason(const char *xml)
 	return NULL;
 }
 
-/* The file a domain's serial console is written to, if it has one. */
+/* @src, up to the closing quote, with XML's five entities decoded. */
+static void xml_attr_value(const char *src, char *out, size_t size)
+{
+	static const struct { const char *entity; char c; } entities[] = {
+		{ "&amp;", '&' }, { "&apos;", '\'' }, { "&quot;", '"' },
+		{ "&lt;", '<' }, { "&gt;", '>' },
+	};
+	size_t n = 0, i;
+
+	while (*src && *src != '\'' && n + 1 < size) {
+		for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++)
+			if (!strncmp(src, entities[i].entity, strlen(entities[i].entity)))
+				break;
+		if (i < sizeof(entities) / sizeof(entities[0])) {
+			out[n++] = entities[i].c;
+			src += strlen(entities[i].entity);
+		} else {
+			out[n++] = *src++;
+		}
+	}
+	out[*src == '\'' ? n : 0] = '\0';	/* cut short: no path at all */
+}
+
+/*
+ * The file the domain's first serial port is written to, if any: a serial
+ * of type 'file' (<source path=...>), or a logged one (<log file=...>).
+ * libvirt writes its XML in one normalised form, single quotes included.
+ */
 static void console_file(const char *xml, char *path, size_t size)
 {
-	const char *p = strstr(xml, "<serial type='file'>");
-	const char *src, *end;
+	const char *serial = strstr(xml, "<serial "), *end, *attr;
 
 	path[0] = '\0';
-	src = p ? strstr(p, "<source path='") : NULL;
-	if (src) {
-		src += strlen("<source path='");
-	} else {
-		src = strstr(xml, "<log file='");
-		if (src)
-			src += strlen("<log file='");
+	end = serial ? strstr(serial, "</serial>") : NULL;
+	if (!end)
+		return;
+	attr = strstr(serial, "<source path='");
+	if (attr && attr < end && strstr(serial, "<serial type='file'>") == serial) {
+		xml_attr_value(attr + strlen("<source path='"), path, size);
+		return;
 	}
-	end = src ? strchr(src, '\'') : NULL;
-	if (end && (size_t)(end - src) < size)
-		snprintf(path, size, "%.*s", (int)(end - src), src);
+	attr = strstr(serial, "<log file='");
+	if (attr && attr < end)
+		xml_attr_value(attr + strlen("<log file='"), path, size);
 }
 
 /* ---- the backend's answers to the core ---------------------------------- */
@@ -123,14 +165,20 @@ static void console_file(const char *xml, char *path, size_t size)
 static long long lv_vcpu_ns(struct vm *vm)
 {
 	struct lv_vm *l = vm->backend;
-	virVcpuInfo info[MAX_VCPUS];
 	virDomainPtr dom = lookup(l);
+	virVcpuInfoPtr info = NULL;
+	virDomainInfo di;
 	long long sum = 0;
-	int i, n;
+	int i, n = -1;
 
-	n = dom ? virDomainGetVcpus(dom, info, MAX_VCPUS, NULL, 0) : -1;
+	if (dom && !virDomainGetInfo(dom, &di) && di.nrVirtCpu > 0) {
+		info = calloc(di.nrVirtCpu, sizeof(*info));
+		if (info)
+			n = virDomainGetVcpus(dom, info, di.nrVirtCpu, NULL, 0);
+	}
 	for (i = 0; i < n; i++)
 		sum += info[i].cpuTime;
+	free(info);
 	if (dom)
 		virDomainFree(dom);
 	return n > 0 ? sum : -1;
@@ -147,16 +195,21 @@ static int dump_format(void)
 	return VIR_DOMAIN_CORE_DUMP_FORMAT_RAW;
 }
 
-/* The dump thread: libvirtd writes the file; we wait and report back. */
+/*
+ * The dump thread: libvirtd writes the file; we wait and report back. Only
+ * l->dump_error is written here; everything else waits for the pipe.
+ */
 static void *dump_thread(void *arg)
 {
 	struct lv_vm *l = arg;
 	virDomainPtr dom = lookup(l);
 
 	l->dump_error[0] = '\0';
-	if (!dom || virDomainCoreDumpWithFormat(dom, l->vm->partial, dump_format(),
-						VIR_DUMP_MEMORY_ONLY) < 0)
-		snprintf(l->dump_error, sizeof(l->dump_error), "%s", last_error());
+	if (!dom)
+		snprintf(l->dump_error, sizeof(l->dump_error), "the domain is gone");
+	else if (virDomainCoreDumpWithFormat(dom, l->vm->partial, dump_format(),
+					     VIR_DUMP_MEMORY_ONLY) < 0)
+		snprintf(l->dump_error, sizeof(l->dump_error), "%s", virGetLastErrorMessage());
 	if (dom)
 		virDomainFree(dom);
 	if (write(lv.pipe_fd[1], &l, sizeof(l)) != sizeof(l))
@@ -175,31 +228,63 @@ static void lv_start_dump(struct vm *vm)
 	l->thread_running = true;
 }
 
-/* A dump thread ended: join it and tell the core (or retry later). */
-static void on_dump_thread(int watch, int fd, int events, void *opaque)
+/* The end of a dump thread, in the event loop: tell the core (or retry). */
+static void dump_thread_done(struct lv_vm *l)
 {
-	struct lv_vm *l;
-	char error[400];
+	char error[800];
 
-	if (read(fd, &l, sizeof(l)) != sizeof(l))
-		return;
 	pthread_join(l->thread, NULL);
 	l->thread_running = false;
 	if (!l->dump_error[0]) {
 		vm_dump_done(l->vm, NULL);
-		return;
-	}
-	if (!lv.lost) {
+	} else if (strstr(l->dump_error, "dump in process")) {
+		/* QEMU still writes the dump a lost libvirtd started. */
+		vm_retry_dump(l->vm, l->dump_error);
+	} else if (!lv.lost && !atomic_load(&lv.close_seen)) {
 		vm_dump_done(l->vm, l->dump_error);
-		return;
+	} else {
+		/* libvirtd went away mid-dump: say so, dump again once it is back. */
+		snprintf(error, sizeof(error), "dump failed: %s (libvirtd went away); partial dump "
+			 "removed, dumping again once libvirtd is back", l->dump_error);
+		vm_error_line(l->vm, error);
+		unlink(l->vm->partial);
+		l->vm->partial[0] = '\0';
+		l->vm->state = WATCHING;
+		l->pending = true;
 	}
-	/* libvirtd went away mid-dump: say so, and dump again once it is back. */
-	snprintf(error, sizeof(error), "dump failed: %s (libvirtd went away); partial dump "
-		 "removed, dumping again once libvirtd is back", l->dump_error);
-	vm_error_line(l->vm, error);
-	unlink(l->vm->partial);
-	l->vm->partial[0] = '\0';
-	l->vm->state = WATCHING;
+}
+
+static void on_dump_thread(int watch, int fd, int events, void *opaque)
+{
+	struct lv_vm *l;
+
+	/* Not when lv_abort_dump() saw it end already. */
+	if (read(fd, &l, sizeof(l)) == sizeof(l) && l->thread_running)
+		dump_thread_done(l);
+}
+
+/* Record the dump in the domain's live metadata: dumped once is enough. */
+static void lv_dumped(struct vm *vm)
+{
+	virDomainPtr dom = lookup(vm->backend);
+	char xml[700];
+
+	if (!dom)
+		return;
+	snprintf(xml, sizeof(xml), "<dump file='%s'/>", strrchr(vm->path, '/') + 1);
+	virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, METADATA_KEY,
+			     METADATA_URI, VIR_DOMAIN_AFFECT_LIVE);
+	virDomainFree(dom);
+}
+
+/* Was this panic dumped already (by an earlier collector)? */
+static bool dumped_before(virDomainPtr dom)
+{
+	char *meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, METADATA_URI,
+					  VIR_DOMAIN_AFFECT_LIVE);
+
+	free(meta);
+	return meta;
 }
 
 static void lv_apply_policy(struct vm *vm)
@@ -219,7 +304,7 @@ static void lv_apply_policy(struct vm *vm)
 		case POLICY_RESTART:
 			rc = virDomainReset(dom, 0);
 			if (!rc && !virDomainGetState(dom, &state, &reason, 0) &&
-			    state == VIR_DOMAIN_PAUSED)
+			    state != VIR_DOMAIN_RUNNING)
 				rc = virDomainResume(dom);
 			break;
 		case POLICY_KEEP:
@@ -228,7 +313,7 @@ static void lv_apply_policy(struct vm *vm)
 		}
 	}
 	if (rc < 0)
-		vm_fail(vm, "cannot %s the domain: %s", policy_name(opt.policy), last_error());
+		vm_fail(vm, "cannot %s the domain: %s", policy_name(opt.policy), keep_error());
 	else
 		vm_policy_done(vm);
 	if (dom)
@@ -246,6 +331,8 @@ static const struct vm_ops lv_ops = {
 	.start_dump = lv_start_dump,
 	.apply_policy = lv_apply_policy,
 	.source = lv_source,
+	.dumped = lv_dumped,
+	.max_dumps = LV_MAX_DUMPS,
 };
 
 /* ---- domains -------------------------------------------------------------- */
@@ -260,6 +347,15 @@ static struct lv_vm *find_vm(const char *uuid)
 	return NULL;
 }
 
+/* The VM of a domain that is watched already, or NULL. */
+static struct lv_vm *watched(virDomainPtr dom)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
+
+	return virDomainGetUUIDString(dom, uuid) < 0 ? NULL : find_vm(uuid);
+}
+
+/* True when @uuid was reported before; remembers it otherwise. */
 static bool reported_unwatchable(const char *uuid)
 {
 	int i;
@@ -267,8 +363,9 @@ static bool reported_unwatchable(const char *uuid)
 	for (i = 0; i < lv.nunwatchable; i++)
 		if (!strcmp(lv.unwatchable[i], uuid))
 			return true;
-	if (lv.nunwatchable < MAX_VMS)
-		snprintf(lv.unwatchable[lv.nunwatchable++], VIR_UUID_STRING_BUFLEN, "%s", uuid);
+	if (lv.nunwatchable == MAX_VMS)
+		return true;	/* full: rather silent than repeating */
+	snprintf(lv.unwatchable[lv.nunwatchable++], VIR_UUID_STRING_BUFLEN, "%s", uuid);
 	return false;
 }
 
@@ -282,16 +379,31 @@ static bool named(const char *name)
 	return false;
 }
 
-/*
- * The VM of @dom, made on first sight when it can be watched. A domain that
- * cannot be watched is reported once: as a failure when --domain named it,
- * as a notice when every domain is watched.
- */
+/* Report a domain that cannot be watched, once: a failure when --domain
+ * named it, a notice when every domain is watched. */
+static void report_unwatchable(const char *name, const char *uuid, const char *why)
+{
+	struct vm *vm;
+
+	if (reported_unwatchable(uuid))
+		return;
+	if (!lv.nnames) {
+		fprintf(stderr, "%s: cannot be watched: %s\n", name, why);
+		fflush(stderr);
+		return;
+	}
+	vm = vm_new(name, &lv_ops, NULL);
+	if (vm)
+		vm_fail(vm, "cannot be watched: %s", why);
+}
+
+/* The VM of @dom, made on first sight when it can be watched. */
 static struct lv_vm *vm_of(virDomainPtr dom)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN], console[256];
 	const char *name = virDomainGetName(dom), *why;
 	struct lv_vm *l;
+	struct vm *vm;
 	char *xml;
 
 	if (virDomainGetUUIDString(dom, uuid) < 0)
@@ -302,44 +414,67 @@ static struct lv_vm *vm_of(virDomainPtr dom)
 	if (lv.nnames && !named(name))
 		return NULL;
 	xml = virDomainGetXMLDesc(dom, 0);
-	why = xml ? unwatchable_reason(xml) : "cannot read its domain XML";
-	if (why && !reported_unwatchable(uuid)) {
-		if (lv.nnames) {
-			vm_fail(vm_new(name, &lv_ops, NULL), "cannot be watched: %s", why);
-		} else {
-			fprintf(stderr, "%s: cannot be watched: %s\n", name, why);
-			fflush(stderr);
-		}
-	}
-	if (why || nlvms == MAX_VMS) {
-		free(xml);
-		return NULL;
-	}
+	if (!xml)
+		return NULL;	/* gone meanwhile */
+	why = unwatchable_reason(xml);
 	console_file(xml, console, sizeof(console));
 	free(xml);
+	if (why) {
+		report_unwatchable(name, uuid, why);
+		return NULL;
+	}
+	if (nlvms == MAX_VMS || !(vm = vm_new(name, &lv_ops, NULL)))
+		return NULL;
 	l = &lvms[nlvms++];
 	memset(l, 0, sizeof(*l));
 	snprintf(l->uuid, sizeof(l->uuid), "%s", uuid);
-	l->vm = vm_new(name, &lv_ops, l);
-	snprintf(l->vm->uuid, sizeof(l->vm->uuid), "%s", uuid);
-	snprintf(l->vm->console, sizeof(l->vm->console), "%s", console);
-	vm_watching(l->vm, lv.uri);
+	l->vm = vm;
+	vm->backend = l;
+	snprintf(vm->uuid, sizeof(vm->uuid), "%s", uuid);
+	snprintf(vm->console, sizeof(vm->console), "%s", console);
+	vm_watching(vm, lv.uri);
 	return l;
 }
 
-/* A domain found crashed when we (re)connect crashed while nobody watched. */
+/*
+ * libvirt said the domain panicked: dump it if libvirt kept it (on_crash
+ * preserve: crashed, or paused as crashed), report it if libvirt destroyed
+ * or restarted it already.
+ */
+static void domain_panicked(struct lv_vm *l, virDomainPtr dom, const char *how)
+{
+	int state = -1, reason;
+
+	virDomainGetState(dom, &state, &reason, 0);
+	if (state == VIR_DOMAIN_CRASHED ||
+	    (state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_CRASHED)) {
+		l->pending = false;
+		vm_panicked(l->vm, how);
+	} else if (l->vm->state == WATCHING) {
+		vm_fail(l->vm, "panicked, but libvirt %s it (its <on_crash>): nothing to dump; "
+			"set <on_crash>preserve</on_crash> to keep it for the dump",
+			state == VIR_DOMAIN_SHUTOFF || state < 0 ? "destroyed" : "restarted");
+	}
+}
+
+/* At (re)connection: a crashed domain crashed while nobody watched. */
 static void check_crashed(struct lv_vm *l, virDomainPtr dom)
 {
 	int state, reason;
 
-	if (virDomainGetState(dom, &state, &reason, 0) < 0)
+	if (l->vm->state != WATCHING || virDomainGetState(dom, &state, &reason, 0) < 0)
 		return;
 	if (state == VIR_DOMAIN_CRASHED ||
 	    (state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_CRASHED)) {
-		if (l->vm->state == FAILED || l->vm->state == DONE)
+		if (dumped_before(dom)) {
+			vm_finished(l->vm, "crashed, and dumped before (domain metadata): not again");
 			return;
-		l->vm->state = WATCHING;
+		}
+		l->pending = false;
 		vm_panicked(l->vm, "found crashed");
+	} else if (l->pending) {
+		l->pending = false;
+		vm_fail(l->vm, "panicked, but not crashed any more when libvirtd came back: not dumped");
 	}
 }
 
@@ -350,18 +485,32 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 
 	if (!l)
 		return 0;
-	if (event == VIR_DOMAIN_EVENT_CRASHED && detail == VIR_DOMAIN_EVENT_CRASHED_PANICKED)
-		vm_panicked(l->vm, "libvirt: crashed, panicked");
-	else if (event == VIR_DOMAIN_EVENT_CRASHED &&
-		 detail == VIR_DOMAIN_EVENT_CRASHED_CRASHLOADED)
-		vm_crash_loaded(l->vm);
-	else if (event == VIR_DOMAIN_EVENT_STARTED && !opt.once &&
-		 (l->vm->state == DONE || l->vm->state == FAILED))
-		vm_watching(l->vm, "again (the domain started)");
+	switch (event) {
+	case VIR_DOMAIN_EVENT_CRASHED:
+		if (detail == VIR_DOMAIN_EVENT_CRASHED_CRASHLOADED)
+			vm_crash_loaded(l->vm);
+		else if (detail == VIR_DOMAIN_EVENT_CRASHED_PANICKED)
+			domain_panicked(l, dom, "libvirt: crashed, panicked");
+		break;
+	case VIR_DOMAIN_EVENT_STARTED:
+	case VIR_DOMAIN_EVENT_RESUMED:
+		vm_rearm(l->vm, "again (the domain runs)");
+		break;
+	case VIR_DOMAIN_EVENT_STOPPED:
+	case VIR_DOMAIN_EVENT_UNDEFINED:
+		vm_finished(l->vm, "stopped before any panic");
+		break;
+	}
 	return 0;
 }
 
-/* Every domain of the connection (or the named ones) once. */
+/* Whether @dom runs (or is kept after a panic): what --once waits for. */
+static bool domain_active(virDomainPtr dom)
+{
+	return virDomainIsActive(dom) == 1;
+}
+
+/* Every domain of the connection (or the named ones), at (re)connection. */
 static void scan_domains(void)
 {
 	virDomainPtr *doms = NULL, dom;
@@ -372,44 +521,66 @@ static void scan_domains(void)
 		if (vm_named(lv.names[i]))
 			continue;
 		dom = virDomainLookupByName(lv.conn, lv.names[i]);
-		if (!dom) {
-			vm_fail(vm_new(lv.names[i], &lv_ops, NULL),
-				"no domain '%s' at %s", lv.names[i], lv.uri);
+		if (dom) {
+			virDomainFree(dom);
 			continue;
 		}
-		virDomainFree(dom);
+		if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN && vm_new(lv.names[i], &lv_ops, NULL))
+			vm_fail(vm_named(lv.names[i]), "no domain '%s' at %s", lv.names[i], lv.uri);
 	}
 	n = virConnectListAllDomains(lv.conn, &doms, 0);
+	if (n < 0)
+		say(NULL, "cannot list the domains of %s: %s", lv.uri, keep_error());
 	for (i = 0; i < n; i++) {
-		l = vm_of(doms[i]);
+		/* With --once, the domains that run now, or named ones. */
+		l = opt.once && !lv.nnames && !domain_active(doms[i]) && !watched(doms[i]) ?
+		    NULL : vm_of(doms[i]);
 		if (l)
 			check_crashed(l, doms[i]);
 		virDomainFree(doms[i]);
 	}
 	free(doms);
+	/* Pending VMs whose domain is gone altogether. */
+	for (i = 0; i < nlvms; i++)
+		if (lvms[i].pending && lvms[i].vm->state == WATCHING) {
+			lvms[i].pending = false;
+			vm_fail(lvms[i].vm, "panicked, but the domain is gone when libvirtd came back: not dumped");
+		}
 }
 
 /* ---- the connection ------------------------------------------------------ */
 
-static void on_close(virConnectPtr conn, int reason, void *opaque);
+static void on_close(virConnectPtr conn, int reason, void *opaque)
+{
+	atomic_store(&lv.close_seen, true);
+}
 
 static int lv_connect(void)
 {
 	virConnectPtr conn = virConnectOpen(lv.uri);
 
-	if (!conn)
+	if (!conn) {
+		keep_error();
 		return -1;
+	}
 	lv.conn = conn;
-	if (virConnectSetKeepAlive(conn, KEEPALIVE_S, KEEPALIVE_COUNT) < 0 ||
-	    virConnectRegisterCloseCallback(conn, on_close, NULL, NULL) < 0)
+	/* In-process drivers (test:///) have neither: nothing to lose then. */
+	if (virConnectSetKeepAlive(conn, KEEPALIVE_S, KEEPALIVE_COUNT) < 0 &&
+	    virGetLastErrorCode() != VIR_ERR_NO_SUPPORT)
+		goto fail;
+	if (virConnectRegisterCloseCallback(conn, on_close, NULL, NULL) < 0 &&
+	    virGetLastErrorCode() != VIR_ERR_NO_SUPPORT)
 		goto fail;
 	lv.lifecycle_id = virConnectDomainEventRegisterAny(conn, NULL,
 			VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
 			NULL, NULL);
 	if (lv.lifecycle_id < 0)
 		goto fail;
+	atomic_store(&lv.close_seen, false);
 	return 0;
 fail:
+	keep_error();
+	virConnectUnregisterCloseCallback(conn, on_close);
 	virConnectClose(conn);
 	lv.conn = NULL;
 	return -1;
@@ -428,15 +599,14 @@ static void forget_connection(void)
 }
 
 /*
- * libvirtd went away. VMs on their way to a dump wait for it to come back
- * (a dump under way fails first, on_dump_thread() says so).
+ * libvirtd went away (seen in the event loop). VMs on their way to a dump
+ * wait for it to come back (a dump under way fails first, see
+ * dump_thread_done()).
  */
-static void on_close(virConnectPtr conn, int reason, void *opaque)
+static void connection_lost(void)
 {
 	int i;
 
-	if (lv.lost)
-		return;
 	lv.lost = true;
 	lv.lost_ms = now_ms();
 	lv.retry_ms = lv.lost_ms + RECONNECT_MS;
@@ -444,17 +614,33 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 	for (i = 0; i < nlvms; i++) {
 		struct vm *vm = lvms[i].vm;
 
-		if (vm->state == SETTLING || vm->state == QUEUED)
+		if (vm->state == SETTLING || vm->state == QUEUED) {
 			vm->state = WATCHING;
+			lvms[i].pending = true;
+		}
 	}
+}
+
+/* Give up on libvirtd (--once only): what waits for it fails. */
+static void give_up(void)
+{
+	int i;
+
+	for (i = 0; i < nlvms; i++)
+		if (lvms[i].vm->state != DONE && lvms[i].vm->state != FAILED)
+			vm_fail(lvms[i].vm, "libvirtd at %s gone for %d s: %s",
+				lv.uri, opt.connect_s, lv.error);
+	lv.lost = false;
 }
 
 void lv_tick(void)
 {
-	long long now;
+	long long now = now_ms();
 	int i;
 
-	if (!lv.lost || (now = now_ms()) < lv.retry_ms)
+	if (!lv.lost && atomic_load(&lv.close_seen) && lv.conn)
+		connection_lost();
+	if (!lv.lost || now < lv.retry_ms)
 		return;
 	for (i = 0; i < nlvms; i++)
 		if (lvms[i].thread_running)
@@ -462,13 +648,8 @@ void lv_tick(void)
 	forget_connection();
 	if (lv_connect()) {
 		lv.retry_ms = now + RECONNECT_MS;
-		if (opt.once && now - lv.lost_ms > opt.connect_s * 1000LL) {
-			for (i = 0; i < nlvms; i++)
-				if (lvms[i].vm->state != DONE && lvms[i].vm->state != FAILED)
-					vm_fail(lvms[i].vm, "libvirtd at %s gone for %d s: %s",
-						lv.uri, opt.connect_s, last_error());
-			lv.lost = false;
-		}
+		if (opt.once && now - lv.lost_ms > opt.connect_s * 1000LL)
+			give_up();
 		return;
 	}
 	lv.lost = false;
@@ -506,17 +687,19 @@ void lv_check_options(void)
 /* Connect (retrying for --connect seconds), watch, and look at every domain. */
 int lv_start(void)
 {
-	long long give_up = now_ms() + opt.connect_s * 1000LL;
+	long long give_up_ms = now_ms() + opt.connect_s * 1000LL;
 
 	virSetErrorFunc(NULL, quiet_errors);
 	if (pipe2(lv.pipe_fd, O_CLOEXEC) < 0)
 		die_usage("pipe: %s", strerror(errno));
 	lv.pipe_watch = virEventAddHandle(lv.pipe_fd[0], VIR_EVENT_HANDLE_READABLE,
 					  on_dump_thread, NULL, NULL);
+	if (lv.pipe_watch < 0)
+		die_usage("cannot watch the dump threads' pipe");
 	while (lv_connect()) {
-		if (now_ms() >= give_up) {
+		if (now_ms() >= give_up_ms || collector_stopping()) {
 			fprintf(stderr, "panic-collector: cannot connect to %s: %s\n",
-				lv.uri, last_error());
+				lv.uri, lv.error);
 			return -1;
 		}
 		usleep(RECONNECT_MS * 1000);
@@ -525,20 +708,19 @@ int lv_start(void)
 	return 0;
 }
 
+/*
+ * Stopping mid-dump: a memory-only dump cannot be cut short (QEMU has no
+ * way to cancel dump-guest-memory), so wait for it and let the core know
+ * how it ended.
+ */
 void lv_abort_dump(struct vm *vm)
 {
 	struct lv_vm *l = vm->backend;
-	virDomainPtr dom;
 
 	if (vm->ops != &lv_ops || !l || !l->thread_running)
 		return;
-	dom = lookup(l);
-	if (dom) {
-		virDomainAbortJob(dom);
-		virDomainFree(dom);
-	}
-	pthread_join(l->thread, NULL);
-	l->thread_running = false;
+	say(vm, "waiting for its dump to end");
+	dump_thread_done(l);
 }
 
 void lv_stop(void)

@@ -23,8 +23,11 @@
  * failed.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <math.h>
 #include <json-c/json.h>
 #include <libvirt/libvirt.h>
 #include <signal.h>
@@ -33,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,7 +70,10 @@ struct options opt = {
 
 static struct vm vms[MAX_VMS];
 static int nvms;
+/* Failures so far: the exit status, whatever became of the VMs later. */
+static int failures;
 static volatile sig_atomic_t stop_requested;
+static char dir_path[PATH_MAX];
 
 long long now_ms(void)
 {
@@ -131,6 +138,7 @@ void vm_fail(struct vm *vm, const char *fmt, ...)
 		unlink(vm->partial);
 	vm->partial[0] = '\0';
 	vm->state = FAILED;
+	failures++;
 	vm_error_line(vm, vm->why);
 }
 
@@ -144,25 +152,55 @@ struct vm *vm_named(const char *name)
 	return NULL;
 }
 
+/* A new VM, watching; NULL (said once) when MAX_VMS are watched already. */
 struct vm *vm_new(const char *name, const struct vm_ops *ops, void *backend)
 {
+	static bool said;
 	struct vm *vm;
 
-	if (nvms == MAX_VMS)
-		die_usage("at most %d VMs", MAX_VMS);
+	if (nvms == MAX_VMS) {
+		if (!said)
+			fprintf(stderr, "panic-collector: watching %d VMs already: %s and later ones are not watched\n",
+				MAX_VMS, name);
+		said = true;
+		return NULL;
+	}
 	vm = &vms[nvms++];
 	memset(vm, 0, sizeof(*vm));
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	vm->ops = ops;
 	vm->backend = backend;
 	vm->state = WATCHING;
+	vm->last_ns = -1;
 	return vm;
 }
 
 void vm_watching(struct vm *vm, const char *what)
 {
 	vm->state = WATCHING;
+	vm->retries = 0;
 	say(vm, "watching %s", what);
+}
+
+/* A VM that ran again (restarted, resumed): watch it again, but for --once. */
+void vm_rearm(struct vm *vm, const char *why)
+{
+	if (!opt.once && (vm->state == DONE || vm->state == FAILED))
+		vm_watching(vm, why);
+}
+
+/* A VM that ended without a panic: nothing to dump, nothing failed. */
+void vm_finished(struct vm *vm, const char *why)
+{
+	if (vm->state != WATCHING)
+		return;
+	say(vm, "%s", why);
+	vm->state = DONE;
+}
+
+bool collector_stopping(void)
+{
+	return stop_requested;
 }
 
 /* The guest panicked: wait for its vCPUs to go quiet, then dump it. */
@@ -176,6 +214,22 @@ void vm_panicked(struct vm *vm, const char *how)
 	vm->panic_ms = now_ms();
 	vm->sample_ms = vm->panic_ms;
 	vm->last_ns = vm->ops->vcpu_ns(vm);
+}
+
+/* The dump could not start yet (the VMM is busy with another): again soon. */
+void vm_retry_dump(struct vm *vm, const char *why)
+{
+	if (vm->state != DUMPING)
+		return;
+	if (++vm->retries > 30) {
+		vm_dump_done(vm, why);
+		return;
+	}
+	say(vm, "%s; trying again in a second", why);
+	unlink(vm->partial);
+	vm->partial[0] = '\0';
+	vm->state = SETTLING;
+	vm->sample_ms = now_ms();
 }
 
 /*
@@ -196,13 +250,21 @@ static const char *file_suffix(void)
 	return strcmp(opt.format, "elf") ? "kdump" : "elf";
 }
 
-static int active_dumps(void)
+/* Dumps under way, of every backend (@ops NULL) or of one. */
+static int active_dumps(const struct vm_ops *ops)
 {
 	int i, n = 0;
 
 	for (i = 0; i < nvms; i++)
-		n += vms[i].state == DUMPING;
+		n += vms[i].state == DUMPING && (!ops || vms[i].ops == ops);
 	return n;
+}
+
+/* A slot for @vm's dump: --jobs in all, and what its backend allows. */
+static bool dump_slot_free(const struct vm *vm)
+{
+	return active_dumps(NULL) < opt.jobs &&
+	       (!vm->ops->max_dumps || active_dumps(vm->ops) < vm->ops->max_dumps);
 }
 
 static void start_dump(struct vm *vm)
@@ -221,17 +283,23 @@ static void start_dump(struct vm *vm)
 	vm->ops->start_dump(vm);
 }
 
-/* The panic line of the VM's console log, if we know where it is. */
+/*
+ * The panic line of the VM's console log, if we know where it is: the last
+ * one (a log may hold earlier boots), in the last MiB (a log may be huge,
+ * and this runs in the event loop).
+ */
 static void panic_line(const struct vm *vm, char *line, size_t size)
 {
 	char buf[1024];
 	FILE *f = vm->console[0] ? fopen(vm->console, "r") : NULL;
 
 	line[0] = '\0';
+	if (f && fseek(f, -(1L << 20), SEEK_END))
+		rewind(f);
 	while (f && fgets(buf, sizeof(buf), f)) {
 		char *p = strstr(buf, "Kernel panic - not syncing");
 
-		if (p && !line[0]) {
+		if (p) {
 			p[strcspn(p, "\r\n")] = '\0';
 			snprintf(line, size, "%s", p);
 		}
@@ -278,6 +346,22 @@ static int write_metadata(const struct vm *vm, long long bytes)
 	return 0;
 }
 
+/*
+ * Why a dump failed, as far as the dump dir can tell: QEMU says "failed to
+ * write page desc" when the disk is full. Asked before the partial dump is
+ * removed, while the space it took is still used.
+ */
+static const char *dump_dir_full(void)
+{
+	static char note[400];
+	struct statvfs st;
+
+	if (statvfs(opt.dir, &st) || (unsigned long long)st.f_bavail * st.f_frsize >= 1 << 20)
+		return "";
+	snprintf(note, sizeof(note), " (no space left in %s)", opt.dir);
+	return note;
+}
+
 /* The backend's dump ended: @error is NULL on success. */
 void vm_dump_done(struct vm *vm, const char *error)
 {
@@ -286,7 +370,7 @@ void vm_dump_done(struct vm *vm, const char *error)
 	if (vm->state != DUMPING)
 		return;
 	if (error) {
-		vm_fail(vm, "dump failed: %s; partial dump removed", error);
+		vm_fail(vm, "dump failed: %s%s; partial dump removed", error, dump_dir_full());
 		return;
 	}
 	if (stat(vm->partial, &sb) || rename(vm->partial, vm->path)) {
@@ -301,6 +385,8 @@ void vm_dump_done(struct vm *vm, const char *error)
 	}
 	say(vm, "dumped %lld bytes in %lld ms: %s", (long long)sb.st_size,
 	    now_ms() - vm->dump_start_ms, vm->path);
+	if (vm->ops->dumped)
+		vm->ops->dumped(vm);
 	if (opt.policy == POLICY_KEEP) {
 		vm->state = DONE;
 		return;
@@ -320,29 +406,39 @@ void vm_policy_done(struct vm *vm)
 		return;
 	say(vm, "%s", done[opt.policy]);
 	vm->state = DONE;
+	if (opt.policy == POLICY_RESTART)
+		vm_rearm(vm, "again (restarted)");
 }
 
-/* Once a second while settling: quiet when under --quiet-pct of a core. */
+/*
+ * Once a second while settling: quiet when the vCPUs used less than
+ * --quiet-pct of a core since the last sample. A VM whose vCPU time is not
+ * known (yet) is not quiet; --settle ends the wait either way.
+ */
 static void sample(struct vm *vm, long long now)
 {
 	long long ns;
+	bool known;
 
 	if (vm->state != SETTLING || now - vm->sample_ms < SAMPLE_MS)
 		return;
 	ns = vm->ops->vcpu_ns(vm);
-	if (ns < 0) {
-		vm->quiet = false;
-	} else {
-		vm->quiet_ns = (ns - vm->last_ns) * 1000 / (now - vm->sample_ms);
-		vm->last_ns = ns;
-		vm->quiet = vm->quiet_ns <= opt.quiet_pct * 1e7;
-	}
+	/* The backend may have changed the VM's state meanwhile. */
+	if (vm->state != SETTLING)
+		return;
+	known = ns >= 0 && vm->last_ns >= 0;
+	vm->quiet_ns = known ? (long long)((double)(ns - vm->last_ns) * 1000 / (now - vm->sample_ms)) : -1;
+	vm->quiet = known && vm->quiet_ns <= opt.quiet_pct * 1e7;
+	vm->last_ns = ns;
 	vm->sample_ms = now;
-	if (vm->quiet || now - vm->panic_ms >= opt.settle_s * 1000LL) {
-		say(vm, "vCPUs used %llu ns in the last second: %s", vm->quiet_ns,
+	if (!vm->quiet && now - vm->panic_ms < opt.settle_s * 1000LL)
+		return;
+	if (known)
+		say(vm, "vCPUs used %lld ns in the last second: %s", vm->quiet_ns,
 		    vm->quiet ? "quiet" : "still busy, dumping anyway");
-		vm->state = QUEUED;
-	}
+	else
+		say(vm, "vCPU time unknown after %d s: dumping anyway", opt.settle_s);
+	vm->state = QUEUED;
 }
 
 static bool all_finished(void)
@@ -365,32 +461,35 @@ static void tick(int timer, void *opaque)
 	lv_tick();
 	for (i = 0; i < nvms; i++)
 		sample(&vms[i], now);
-	for (i = 0; i < nvms && active_dumps() < opt.jobs; i++)
-		if (vms[i].state == QUEUED)
+	for (i = 0; i < nvms; i++)
+		if (vms[i].state == QUEUED && dump_slot_free(&vms[i]))
 			start_dump(&vms[i]);
 }
 
 static int run(void)
 {
-	int i, failed = 0;
+	int i;
 
 	if (virEventAddTimeout(TICK_MS, tick, NULL, NULL) < 0)
 		die_usage("cannot add the event loop's timer");
 	qmp_start();
 	if (lv_wanted() && lv_start())
 		return 1;
-	while (!stop_requested && !(opt.once && nvms && all_finished()))
+	if (opt.once && !nvms)
+		say(NULL, "nothing to watch");
+	while (!stop_requested && !(opt.once && all_finished()))
 		if (virEventRunDefaultImpl() < 0)
 			break;
 	for (i = 0; i < nvms; i++) {
-		if (vms[i].state == DUMPING) {
-			lv_abort_dump(&vms[i]);
+		if (vms[i].state != DUMPING)
+			continue;
+		/* A libvirt dump cannot be cut short: it may end well. */
+		lv_abort_dump(&vms[i]);
+		if (vms[i].state == DUMPING)
 			vm_fail(&vms[i], "stopped during the dump; partial dump removed");
-		}
-		failed |= vms[i].state == FAILED;
 	}
 	lv_stop();
-	return failed ? 1 : 0;
+	return failures ? 1 : 0;
 }
 
 /* ---- command line ------------------------------------------------------- */
@@ -430,7 +529,8 @@ static void usage(int status)
 "    -p, --policy P        after the dump: keep (default, leave it as it is),\n"
 "                          pause, quit (QMP quit; libvirt: destroy) or\n"
 "                          restart (reset and run)\n"
-"    -j, --jobs N          dumps at the same time (default 2)\n"
+"    -j, --jobs N          dumps at the same time (default 2; at most 4 through\n"
+"                          one libvirt connection, libvirtd's request limit)\n"
 "    -s, --settle SEC      longest wait for quiet vCPUs; dump anyway after it\n"
 "                          (default 30)\n"
 "    -q, --quiet-pct PCT   quiet: vCPUs under PCT %% of one core over one\n"
@@ -441,7 +541,9 @@ static void usage(int status)
 "    -w, --connect SEC     keep trying to connect this long (default 30)\n"
 "    -L, --libvirt URI     watch the domains of this libvirt connection\n"
 "    -D, --domain NAME     with --libvirt: only this domain (repeatable)\n"
-"    -1, --once            exit once every watched VM is dumped (or failed)\n"
+"    -1, --once            exit once every watched VM is dumped, has failed or\n"
+"                          has ended without a panic (with --libvirt and no\n"
+"                          --domain: the domains running when it starts)\n"
 "    -h, --help            this text\n"
 "\n"
 "EXIT STATUS\n"
@@ -454,16 +556,29 @@ static void usage(int status)
 	exit(status);
 }
 
-/* @text as a number from @min to @max, or one line naming @what. */
-static double parse_number(const char *what, const char *text, double min, double max)
+/* @text as a whole number from @min to @max, or one line naming @what. */
+static int parse_int(const char *what, const char *text, int min, int max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (!*text || *end || errno || v < min || v > max)
+		die_usage("%s: '%s' is not a whole number from %d to %d", what, text, min, max);
+	return v;
+}
+
+/* @text as a percentage, or one line naming @what. */
+static double parse_pct(const char *what, const char *text)
 {
 	char *end;
 	double v;
 
 	errno = 0;
 	v = strtod(text, &end);
-	if (!*text || *end || errno || v < min || v > max)
-		die_usage("%s: '%s' is not a number from %g to %g", what, text, min, max);
+	if (!*text || *end || errno || !isfinite(v) || v < 0 || v > 100)
+		die_usage("%s: '%s' is not a number from 0 to 100", what, text);
 	return v;
 }
 
@@ -489,21 +604,64 @@ static const char *parse_format(const char *f)
 	return NULL;
 }
 
-static void check_dir(const char *dir)
+/*
+ * --dir, as an absolute path: QEMU resolves a relative "file:" path in its
+ * own working directory, and libvirtd in its own.
+ */
+static const char *check_dir(const char *dir)
 {
 	struct stat sb;
 
-	if (strlen(dir) > 300)
-		die_usage("--dir %s: path too long", dir);
 	if (stat(dir, &sb) || !S_ISDIR(sb.st_mode))
 		die_usage("--dir %s is not a directory", dir);
 	if (access(dir, W_OK))
 		die_usage("--dir %s is not writable", dir);
+	if (!realpath(dir, dir_path) || strlen(dir_path) > 300)
+		die_usage("--dir %s: cannot resolve it to a path of at most 300 bytes", dir);
+	return dir_path;
 }
 
+/*
+ * Partial dumps of an earlier collector that was killed mid-dump
+ * (NAME-YYYYmmddTHHMMSSZ.FORMAT.partial): nobody finishes them.
+ */
+static void remove_stale_partials(void)
+{
+	DIR *d = opendir(opt.dir);
+	struct dirent *e;
+	char path[PATH_MAX + 256];
+	size_t len;
+
+	while (d && (e = readdir(d))) {
+		len = strlen(e->d_name);
+		if (len < 25 || strcmp(e->d_name + len - 8, ".partial") ||
+		    (!strstr(e->d_name, "Z.kdump.") && !strstr(e->d_name, "Z.elf.")))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", opt.dir, e->d_name);
+		if (!unlink(path))
+			say(NULL, "removed %s, left by a collector stopped mid-dump", path);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* The first SIGINT or SIGTERM stops the collector; a second one kills it. */
 static void on_signal(int sig)
 {
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
 	stop_requested = 1;
+	sigaction(sig, &dfl, NULL);
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal }, ign = { .sa_handler = SIG_IGN };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGPIPE, &ign, NULL);
 }
 
 int main(int argc, char **argv)
@@ -526,15 +684,15 @@ int main(int argc, char **argv)
 		case 'd': opt.dir = optarg; break;
 		case 'f': opt.format = parse_format(optarg); break;
 		case 'p': opt.policy = parse_policy(optarg); break;
-		case 'j': opt.jobs = parse_number("--jobs", optarg, 1, MAX_VMS); break;
-		case 's': opt.settle_s = parse_number("--settle", optarg, 0, 86400); break;
-		case 'q': opt.quiet_pct = parse_number("--quiet-pct", optarg, 0, 100); break;
+		case 'j': opt.jobs = parse_int("--jobs", optarg, 1, MAX_VMS); break;
+		case 's': opt.settle_s = parse_int("--settle", optarg, 0, 86400); break;
+		case 'q': opt.quiet_pct = parse_pct("--quiet-pct", optarg); break;
 		case 'c':
 			if (nconsoles == MAX_VMS)
 				die_usage("at most %d --console options", MAX_VMS);
 			consoles[nconsoles++] = optarg;
 			break;
-		case 'w': opt.connect_s = parse_number("--connect", optarg, 0, 86400); break;
+		case 'w': opt.connect_s = parse_int("--connect", optarg, 0, 86400); break;
 		case 'L': lv_set_uri(optarg); break;
 		case 'D': lv_add_domain(optarg); break;
 		case '1': opt.once = true; break;
@@ -545,7 +703,7 @@ int main(int argc, char **argv)
 	}
 	if (!opt.dir)
 		die_usage("no --dir given (see --help)");
-	check_dir(opt.dir);
+	opt.dir = check_dir(opt.dir);
 	lv_check_options();
 	if (optind == argc && !lv_wanted())
 		die_usage("nothing to watch: give QMP sockets or --libvirt URI (see --help)");
@@ -553,9 +711,8 @@ int main(int argc, char **argv)
 		qmp_add_vm(argv[i]);
 	for (i = 0; i < nconsoles; i++)
 		qmp_set_console(consoles[i]);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	catch_signals();
+	remove_stale_partials();
 	if (virEventRegisterDefaultImpl() < 0)
 		die_usage("cannot set up libvirt's event loop");
 	return run();

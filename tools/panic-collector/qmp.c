@@ -33,7 +33,7 @@ struct qmp_vm {
 	bool greeted;
 	char buf[QMP_BUF];
 	size_t len;
-	int next_id, policy_id;
+	int next_id, dump_id, policy_id;
 	int nvcpu, tid[MAX_VCPUS];
 };
 
@@ -43,18 +43,25 @@ static int nqvms;
 static int qmp_send(struct qmp_vm *q, const char *cmd, json_object *args)
 {
 	json_object *msg = json_object_new_object();
-	const char *text;
-	int id = ++q->next_id, rc = 0;
+	char *line = NULL;
+	int id = ++q->next_id, len;
 
 	json_object_object_add(msg, "execute", json_object_new_string(cmd));
 	if (args)
 		json_object_object_add(msg, "arguments", args);
 	json_object_object_add(msg, "id", json_object_new_int(id));
-	text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
-	if (q->fd < 0 || write(q->fd, text, strlen(text)) < 0 || write(q->fd, "\n", 1) < 0)
-		rc = -1;
+	/*
+	 * One write: QEMU acts on a command as soon as it is complete, and a
+	 * "quit" closes the socket before a second write could add the newline.
+	 */
+	len = asprintf(&line, "%s\n", json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN));
 	json_object_put(msg);
-	return rc ? -1 : id;
+	if (len < 0)
+		return -1;
+	if (q->fd < 0 || write(q->fd, line, len) != len)
+		id = -1;
+	free(line);
+	return id;
 }
 
 static void disconnect(struct qmp_vm *q)
@@ -75,23 +82,26 @@ static void qmp_fail(struct qmp_vm *q, const char *why)
 
 /* ---- the backend's answers to the core ---------------------------------- */
 
+/* The vCPU threads' schedstat time; -1 when any of them cannot be read. */
 static long long qmp_vcpu_ns(struct vm *vm)
 {
 	struct qmp_vm *q = vm->backend;
-	unsigned long long sum = 0, ns;
+	long long sum = 0, ns;
 	char path[64];
 	FILE *f;
-	int i;
+	int i, read;
 
 	if (!q->nvcpu)
 		return -1;
 	for (i = 0; i < q->nvcpu; i++) {
 		snprintf(path, sizeof(path), "/proc/%d/schedstat", q->tid[i]);
 		f = fopen(path, "r");
-		if (f && fscanf(f, "%llu", &ns) == 1)
-			sum += ns;
+		read = f ? fscanf(f, "%lld", &ns) : 0;
 		if (f)
 			fclose(f);
+		if (read != 1)
+			return -1;
+		sum += ns;
 	}
 	return sum;
 }
@@ -107,7 +117,8 @@ static void qmp_start_dump(struct vm *vm)
 	json_object_object_add(args, "protocol", json_object_new_string(proto));
 	json_object_object_add(args, "detach", json_object_new_boolean(true));
 	json_object_object_add(args, "format", json_object_new_string(opt.format));
-	if (qmp_send(q, "dump-guest-memory", args) < 0)
+	q->dump_id = qmp_send(q, "dump-guest-memory", args);
+	if (q->dump_id < 0)
 		vm_dump_done(vm, "cannot send dump-guest-memory: QMP socket gone");
 }
 
@@ -151,6 +162,14 @@ static const struct vm_ops qmp_ops = {
 	.source = qmp_source,
 };
 
+/* The id of a reply, or -1. */
+static int reply_id(json_object *msg)
+{
+	json_object *id;
+
+	return json_object_object_get_ex(msg, "id", &id) ? json_object_get_int(id) : -1;
+}
+
 /* ---- messages ------------------------------------------------------------ */
 
 static void take_vcpu_threads(struct qmp_vm *q, json_object *cpus)
@@ -189,6 +208,7 @@ static void dump_completed(struct qmp_vm *q, json_object *data)
 static void on_event(struct qmp_vm *q, const char *name, json_object *data)
 {
 	struct vm *vm = q->vm;
+	bool waiting = vm->state == SETTLING || vm->state == QUEUED;
 
 	if (!strcmp(name, "GUEST_PANICKED") && vm->state == WATCHING) {
 		vm_panicked(vm, "GUEST_PANICKED");
@@ -197,12 +217,16 @@ static void on_event(struct qmp_vm *q, const char *name, json_object *data)
 		vm_crash_loaded(vm);
 	} else if (!strcmp(name, "DUMP_COMPLETED") && vm->state == DUMPING) {
 		dump_completed(q, data);
+	} else if ((!strcmp(name, "RESET") || !strcmp(name, "SHUTDOWN")) && waiting) {
+		/* panic=N in the guest, or someone reset it: the panic is gone. */
+		vm_fail(vm, "the VM was %s after its panic, before the dump: nothing left to dump",
+			strcmp(name, "RESET") ? "shut down" : "reset");
 	}
 }
 
 static void on_message(struct qmp_vm *q, json_object *msg)
 {
-	json_object *ev, *ret = NULL, *data = NULL, *err, *id;
+	json_object *ev, *ret = NULL, *data = NULL, *err;
 	struct vm *vm = q->vm;
 
 	if (!q->greeted) {
@@ -217,8 +241,12 @@ static void on_message(struct qmp_vm *q, json_object *msg)
 			vm_watching(vm, q->socket);
 		return;
 	}
-	if (json_object_object_get_ex(msg, "error", &err) && vm->state == DUMPING) {
-		vm_dump_done(vm, json_object_to_json_string(err));
+	if (json_object_object_get_ex(msg, "error", &err)) {
+		if (vm->state == DUMPING && reply_id(msg) == q->dump_id)
+			vm_dump_done(vm, json_object_to_json_string(err));
+		else if (vm->state == POLICY && reply_id(msg) == q->policy_id)
+			vm_fail(vm, "cannot %s the VM: %s", policy_name(opt.policy),
+				json_object_to_json_string(err));
 		return;
 	}
 	if (json_object_object_get_ex(msg, "return", &ret) &&
@@ -226,8 +254,7 @@ static void on_message(struct qmp_vm *q, json_object *msg)
 		take_vcpu_threads(q, ret);	/* query-cpus-fast */
 		return;
 	}
-	if (ret && vm->state == POLICY && json_object_object_get_ex(msg, "id", &id) &&
-	    json_object_get_int(id) == q->policy_id) {
+	if (ret && vm->state == POLICY && reply_id(msg) == q->policy_id) {
 		vm_policy_done(vm);
 		return;
 	}
@@ -247,6 +274,8 @@ static void socket_closed(struct qmp_vm *q)
 		vm_dump_done(vm, "VM exited during the dump");
 	else if (vm->state == POLICY && opt.policy == POLICY_QUIT)
 		vm_policy_done(vm);
+	else if (vm->state == WATCHING && q->greeted)
+		vm_finished(vm, "QEMU exited before any panic");
 	else if (vm->state != DONE && vm->state != FAILED)
 		vm_fail(vm, "QMP socket closed while %s", vm_state_name(vm));
 }
@@ -349,7 +378,10 @@ void qmp_start(void)
 
 /* ---- command line ------------------------------------------------------- */
 
-/* [NAME=]PATH; NAME defaults to the socket's file name up to its first dot. */
+/*
+ * [NAME=]PATH; NAME defaults to the socket's file name up to its first dot.
+ * Names name the dump files: they must be unique, without a '/'.
+ */
 void qmp_add_vm(const char *arg)
 {
 	const char *eq = strchr(arg, '=');
@@ -357,14 +389,17 @@ void qmp_add_vm(const char *arg)
 	const char *base = strrchr(path, '/');
 	struct qmp_vm *q;
 	char name[64];
+	int len = eq ? (int)(eq - arg) : (int)strcspn(base ? base + 1 : path, ".");
 
 	if (nqvms == MAX_VMS)
 		die_usage("at most %d VMs", MAX_VMS);
 	if (strlen(path) >= sizeof(q->socket))
 		die_usage("%s: socket path too long", path);
-	snprintf(name, sizeof(name), "%.*s",
-		 eq ? (int)(eq - arg) : (int)strcspn(base ? base + 1 : path, "."),
-		 eq ? arg : base ? base + 1 : path);
+	if (!len || len >= (int)sizeof(name) || memchr(eq ? arg : path, '/', eq ? len : 0))
+		die_usage("%s: a VM name of 1 to 63 bytes without '/' is needed (NAME=SOCKET)", arg);
+	snprintf(name, sizeof(name), "%.*s", len, eq ? arg : base ? base + 1 : path);
+	if (vm_named(name))
+		die_usage("%s: there is a VM named %s already (give NAME=SOCKET)", arg, name);
 	q = &qvms[nqvms++];
 	memset(q, 0, sizeof(*q));
 	q->fd = q->watch = -1;
