@@ -110,11 +110,12 @@ vmcore_reader() {
 }
 
 # makedumpfile -d level of the capture, per base. 31 drops zero, cache,
-# user and free pages. makedumpfile 1.7.6 misreads 7.3's page descriptors:
-# with -d 31 it drops pages in use (a running task's task_struct, seen in
-# kdump-panic-all), so 7.3 dumps drop only zero pages (-d 1), which needs no
-# knowledge of the kernel's page flags.
-declare -A DUMP_LEVEL=([7.3]=1 [6.12]=31 [6.1]=31)
+# user and free pages. makedumpfile 1.7.6 takes 7.3's slab tail pages for
+# user data (their page->mapping has bit 0 set): -d 31 drops kernel memory
+# (a running task's task_struct, seen in kdump-panic-all). 7.3 dumps keep
+# user pages (-d 23: zero, cache and free pages dropped); crash and drgn
+# read those (docs/admin-guide.md, 4.1).
+declare -A DUMP_LEVEL=([7.3]=23 [6.12]=31 [6.1]=31)
 
 # kdump_params KDUMP: the kernel parameters of a guest that loads a
 # capture kernel (KDUMP: load or file) and dumps at this base's level.
@@ -350,15 +351,26 @@ cpu_after_panic() {
 		t_fail "patched guest used $(ms "$used") ms > bound $(ms "$bound") ms"
 }
 
-# panic_duration_ms NAME: how long panic() took in guest NAME, from its
-# banner to its "---[ end Kernel panic" line, by the kernel's own printk
-# timestamps (the console prints the banner only once the other CPUs are
-# stopped, so host-side timing of the console hides stalls before that).
+# panic_duration_ms NAME: "TOTAL STOP_WAIT" (ms) of panic() in guest NAME,
+# by the kernel's own printk timestamps (host-side timing of the console can
+# hide stalls: a legacy console prints the banner only once the other CPUs
+# are stopped). TOTAL: from its banner to its "---[ end Kernel panic" line.
+# STOP_WAIT: what native_stop_other_cpus() spent waiting for CPUs that take
+# neither its REBOOT vector nor its stop NMI (in NMI context, or with
+# interrupts off and not reached yet): from the line printed before its
+# "Shutting down cpus with NMI" to the line printed after it, since nothing
+# prints during those waits. They are upstream's fixed timeouts, 10^6 and
+# 10^4 udelay(1)s: 1 s on hardware, 3 to 12 s under TCG with 4 vCPUs on 2
+# host CPUs, varying by seconds from run to run; 0 when the line is absent.
 panic_duration_ms() {
 	awk 'function stamp(line) { sub(/^\[ */, "", line); sub(/\].*/, "", line); return line }
-	     /^\[ *[0-9]+\.[0-9]+\] Kernel panic - not syncing/ && banner == "" { banner = stamp($0) }
-	     /^\[ *[0-9]+\.[0-9]+\] ---\[ end Kernel panic/ && banner != "" {
-		printf "%d\n", (stamp($0) - banner) * 1000 + 0.5; exit }' "$T/$1.console"
+	     !/^\[ *[0-9]+\.[0-9]+\] / { next }
+	     /Kernel panic - not syncing/ && banner == "" { banner = stamp($0) }
+	     after { wait = stamp($0) - before; after = 0 }
+	     banner != "" && /\] Shutting down cpus with NMI/ { before = prev; after = 1 }
+	     banner != "" && /\] ---\[ end Kernel panic/ {
+		printf "%d %d\n", (stamp($0) - banner) * 1000 + 0.5, wait * 1000 + 0.5; exit }
+	     { prev = stamp($0) }' "$T/$1.console"
 }
 
 # median N...: the median of the numbers.

@@ -2,7 +2,7 @@
 # Check the patch queue of one base the way a maintainer does first:
 #
 #   - every patch file is listed in series, every listed patch exists
-#   - every patch has From:, Subject: and Signed-off-by:
+#   - every patch has From:, Subject: and Signed-off-by: or Assisted-by:
 #   - scripts/checkpatch.pl --strict from the base's own tree reports
 #     nothing but what the patch's notes (below ---) justify: a line
 #     "checkpatch: <TYPE>" there accepts messages of that type
@@ -36,11 +36,18 @@ check_listing() {
 	done
 }
 
+# From: and Subject:, and who stands for the patch: a Signed-off-by: (a
+# human's DCO), or, for what an AI coding assistant wrote, its Assisted-by:
+# until the human who posts it signs off (the kernel's
+# Documentation/process/coding-assistants.rst: AI agents must not add a
+# Signed-off-by).
 check_headers() {
 	local file=$1 h
-	for h in '^From: ' '^Subject: ' '^Signed-off-by: '; do
+	for h in '^From: ' '^Subject: '; do
 		grep -q "$h" "$file" || problem "$(basename "$file"): no ${h#^} line"
 	done
+	grep -Eq '^(Signed-off-by|Assisted-by): ' "$file" ||
+		problem "$(basename "$file"): neither Signed-off-by: nor Assisted-by:"
 }
 
 # checkpatch message types the patch notes accept ("checkpatch: TYPE").

@@ -238,7 +238,9 @@ test_bad_input_collector() {
 	expect_error "--format: unknown format 'kdump-bzip2'" "$COLLECTOR" --dir "$T/dumps" --format kdump-bzip2 "$T/vm.qmp"
 	expect_error "--policy: unknown policy 'reboot' \(one of: keep pause quit restart\)" \
 		"$COLLECTOR" --dir "$T/dumps" --policy reboot "$T/vm.qmp"
-	expect_error "--jobs: 'many' is not a number" "$COLLECTOR" --dir "$T/dumps" --jobs many "$T/vm.qmp"
+	expect_error "--jobs: 'many' is not a whole number from 1 to" "$COLLECTOR" --dir "$T/dumps" --jobs many "$T/vm.qmp"
+	expect_error "--quiet-pct: 'nan' is not a number from 0 to 100" "$COLLECTOR" --dir "$T/dumps" --quiet-pct nan "$T/vm.qmp"
+	expect_error "there is a VM named vm already" "$COLLECTOR" --dir "$T/dumps" "$T/vm.qmp" "$T/dumps/vm.qmp"
 	expect_error "--domain needs --libvirt URI" "$COLLECTOR" --dir "$T/dumps" --domain web1
 	expect_error "cannot connect to qemu\+unix:///system\?socket=$T/no-libvirtd\.sock" \
 		"$COLLECTOR" --dir "$T/dumps" --connect 0 --once --libvirt "qemu+unix:///system?socket=$T/no-libvirtd.sock"
