@@ -81,6 +81,17 @@ collect() {
 	make -s -C "$build" LOCALVERSION="$LOCAL_VERSION" kernelrelease >"$out/release"
 }
 
+# repoint_dep_files BUILD FROM TO: the host tools Kbuild builds (objtool
+# on 6.1) record absolute source paths in their .cmd and .d files. Left
+# naming the parent's tree they look out of date, and on 6.1 every object
+# depends on objtool: the copy would rebuild the whole kernel.
+repoint_dep_files() {
+	local build=$1 from=$2 to=$3 files
+	mapfile -d '' -t files < <(grep -rlZF --include='.*.cmd' --include='*.d' "$from/" "$build")
+	[ ${#files[@]} -eq 0 ] || sed -i "s|$from/|$to/|g" "${files[@]}" ||
+		qp_die "cannot rewrite the dependency files in $build"
+}
+
 # seed_build_dir BASE VARIANT: before a variant's first build, copy the
 # build dir of the kernel it is made from, make every source file older
 # than that build's objects, and then touch the files the variant's
@@ -100,8 +111,9 @@ seed_build_dir() {
 	[ ! -d "$build" ] && [ -f "$from/vmlinux" ] || return 0
 	qp_log "$base-$variant: starting from a copy of the $parent build"
 	rm -rf "$build.tmp"
-	{ cp -a "$from" "$build.tmp" && mv "$build.tmp" "$build"; } ||
-		qp_die "cannot copy $from to $build"
+	cp -a "$from" "$build.tmp" || qp_die "cannot copy $from to $build"
+	repoint_dep_files "$build.tmp" "$(qp_tree_dir "$base" "$parent")" "$tree"
+	mv "$build.tmp" "$build" || qp_die "cannot move $build.tmp to $build"
 	git -C "$tree" ls-files -z | (cd "$tree" && xargs -0 touch -h -d @946684800)
 	git -C "$tree" diff --name-only "$ref" HEAD | while read -r file; do
 		qp_declarations_only "$tree" "$ref" HEAD "$file" || touch "$tree/$file"
