@@ -16,7 +16,8 @@
 #   make lint          shellcheck, series checks and checkpatch --strict
 #
 # ACCEL=auto|kvm|tcg (default auto: KVM where a guest boots with it) and
-# CPU=MODEL reach every guest; VARIANT=baseline|patched limits a run.
+# CPU=MODEL reach every guest; VARIANT=baseline|patched limits build and the
+# check targets (demo and the benchmarks always compare both).
 #   make docs          render docs/cpu-states.svg
 #
 # Everything large lives in $(QP_CACHE) (default ~/.cache/quiet-panic).
@@ -41,6 +42,7 @@ $(call one_of,ACCEL,$(ACCEL),auto kvm tcg)
 export ACCEL CPU
 
 RUN_TESTS := kexec-tests/run-tests --base $(BASE) --variant $(VARIANT)
+VARIANTS := $(if $(filter all,$(VARIANT)),baseline patched,$(VARIANT))
 SHELL_SOURCES := $(wildcard scripts/*.sh) kexec-tests/run-tests kexec-tests/lib.sh \
 	kexec-tests/libvirt.sh kexec-tests/bench kexec-tests/bench-report \
 	kexec-tests/bench-libvirt kexec-tests/duration-report \
@@ -67,7 +69,7 @@ bench-libvirt: tools
 
 build: deps
 	@for b in $$(scripts/bases.sh $(BASE)); do \
-		for v in baseline patched; do scripts/build.sh $$b $$v || exit 1; done; \
+		for v in $(VARIANTS); do scripts/build.sh $$b $$v || exit 1; done; \
 	done
 
 # BASE=all: the check tier on the primary base, a named subset on the
@@ -76,7 +78,8 @@ check: tools
 	@$(RUN_TESTS) --tier $(if $(filter all,$(BASE)),ci,check)
 
 check-quick: tools
-	@kexec-tests/run-tests --base $(if $(filter all,$(BASE)),$(PRIMARY_BASE),$(BASE)) --tier quick
+	@kexec-tests/run-tests --base $(if $(filter all,$(BASE)),$(PRIMARY_BASE),$(BASE)) \
+		--variant $(VARIANT) --tier quick
 
 check-full: tools
 	@$(RUN_TESTS) --tier full
@@ -85,7 +88,7 @@ check-full: tools
 # 10 times; run-tests counts lost dumps and dumps missing a CPU.
 SOAK_TESTS = $(shell kexec-tests/run-tests --list | awk '/^m-kdump-.*-2cpu / { print $$1 }')
 soak: tools
-	@$(RUN_TESTS) --variant patched --repeat 10 $(SOAK_TESTS)
+	@kexec-tests/run-tests --base $(BASE) --variant patched --repeat 10 $(SOAK_TESTS)
 
 check-series: deps
 	@for b in $$(scripts/bases.sh $(BASE)); do scripts/check-series.sh $$b || exit 1; done
@@ -95,9 +98,12 @@ check-variants: deps
 		scripts/check-build-variants.sh $$b && scripts/check-debian-configs.sh $$b || exit 1; \
 	done
 
-lint:
+# checkpatch.pl comes from the base's tree: tree.sh makes it if needed.
+lint: deps
 	shellcheck $(SHELL_SOURCES)
-	@for b in $$(scripts/bases.sh $(BASE)); do scripts/check-patches.sh $$b || exit 1; done
+	@for b in $$(scripts/bases.sh $(BASE)); do \
+		scripts/tree.sh $$b && scripts/check-patches.sh $$b || exit 1; \
+	done
 
 docs: docs/cpu-states.svg
 

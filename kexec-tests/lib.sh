@@ -202,6 +202,12 @@ report_value() {
 	sed -n "s/^$1: *//p" "$T/vmcore.report" | head -n 1
 }
 
+# qpvm_reason FILE: why qpvm failed, from its stderr in FILE: the last line
+# but its closing "step 'X' failed after N ms", which names only the step.
+qpvm_reason() {
+	grep -v "^qpvm: step '.*' failed after [0-9]* ms$" "$1" | tail -n 1
+}
+
 # kdump_failure NAME: why guest NAME's kdump cycle did not complete: the
 # capture kernel's panic (its console starts at the second "Linux version"
 # line), else what qpvm said.
@@ -213,7 +219,7 @@ kdump_failure() {
 	if [ -n "$why" ]; then
 		echo "the capture kernel panicked: $why"
 	else
-		grep -v "^qpvm: step '" "$T/$1.err" | tail -n 2 | tr '\n' ' '
+		qpvm_reason "$T/$1.err"
 	fi
 }
 
@@ -311,7 +317,7 @@ idle_cpu_ns() {
 	local smp=$1 f="$QP_RUN_DIR/idle-$BASE-$VARIANT-${1}cpu.out"
 	if [ ! -s "$f" ]; then
 		guest idle "$smp" "panic=0" 'expect=^kt: idle$' sleep=2 cpu=10 ||
-			t_fail "idle guest measurement failed: $(tail -n 1 "$T/idle.err")"
+			t_fail "idle guest measurement failed: $(qpvm_reason "$T/idle.err")"
 		cp "$T/idle.out" "$f"
 	fi
 	t_value "$f" cpu_total_ns

@@ -13,7 +13,7 @@ set -euo pipefail
 # systemd: systemd-analyze verify of the collector's unit.
 TOOL_PACKAGES="bc bison build-essential ccache cpio flex gcc-aarch64-linux-gnu
 git gnuplot-nox graphviz libelf-dev libjson-c-dev libssl-dev libvirt-clients
-libvirt-daemon-system libvirt-dev linux-perf mmdebstrap procps python3
+libvirt-daemon-system libvirt-dev linux-perf mmdebstrap pkg-config procps python3
 qemu-system-x86 qemu-utils rsync shellcheck systemd xz-utils"
 
 missing_packages() {
@@ -21,6 +21,20 @@ missing_packages() {
 	for pkg in "$@"; do
 		dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null |
 			grep -q '^install ok installed$' || echo "$pkg"
+	done
+}
+
+# Packages older than the harness needs: debian-archive-keyring has the
+# keys that sign trixie (the private apt of scripts/fetch-source.sh, the
+# tools rootfs) from 2023.3+deb12u2 on; installing it again upgrades it.
+MIN_VERSIONS="debian-archive-keyring=2023.3+deb12u2"
+
+outdated_packages() {
+	local want pkg version
+	for want in $MIN_VERSIONS; do
+		pkg=${want%%=*}
+		version=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null) || continue
+		dpkg --compare-versions "$version" ge "${want#*=}" || echo "$pkg"
 	done
 }
 
@@ -54,12 +68,12 @@ main() {
 	local want
 	mkdir -p "$QP_CACHE"
 	# shellcheck disable=SC2086 # word splitting of the package list is wanted
-	want=$(missing_packages $TOOL_PACKAGES; missing_sources)
+	want=$(missing_packages $TOOL_PACKAGES debian-archive-keyring; outdated_packages; missing_sources)
 	# shellcheck disable=SC2086
 	[ -z "$want" ] || install_packages $want
 	# shellcheck disable=SC2086
-	want=$(missing_packages $TOOL_PACKAGES)
-	[ -z "$want" ] || qp_die "still missing after install: $want"
+	want=$(missing_packages $TOOL_PACKAGES; outdated_packages)
+	[ -z "$want" ] || qp_die "still missing or too old after install: $want"
 	fetch_private_sources
 }
 

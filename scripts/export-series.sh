@@ -59,7 +59,7 @@ main() {
 	lkdtm) dir="$QP_ROOT/patches/$BASE/lkdtm" range="quiet-panic..$branch" ;;
 	*) qp_die "variant $variant has no series of its own" ;;
 	esac
-	[ -d "$tree" ] || qp_die "no patched tree for $BASE (run: scripts/tree.sh $BASE)"
+	[ -d "$tree" ] || qp_die "no $variant tree for $BASE (run: scripts/tree.sh $BASE $variant)"
 	[ -z "$(git -C "$tree" status --porcelain)" ] ||
 		qp_die "$tree has uncommitted changes; commit them first"
 	tmp=$(mktemp -d)

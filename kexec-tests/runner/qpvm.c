@@ -412,8 +412,8 @@ static int qmp_command(struct guest *g, const char *cmd)
 	while (!reply && g->qmp_fd >= 0 && guest_ms(g) < until)
 		pump(g, until, &reply);
 	ok = reply && json_object_object_get_ex(reply, "return", NULL);
-	if (!ok)
-		note("QMP %s failed: %s", cmd,
+	if (!ok)	/* %.*s: the command without its closing newline */
+		note("QMP %.*s failed: %s", (int)strcspn(cmd, "\n"), cmd,
 		     reply ? json_object_to_json_string(reply) : "no reply");
 	json_object_put(reply);
 	return ok ? 0 : -1;

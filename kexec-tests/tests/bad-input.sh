@@ -225,7 +225,7 @@ test_fault_sigint() {
 	interrupt_run_tests pid
 }
 
-qp_test bad-input-collector check patched "panic-collector with no dump dir, no socket, a non-QMP socket, a bad format, policy or URI: one line, non-zero"
+qp_test bad-input-collector check patched "panic-collector with no dump dir, no socket, a non-QMP socket, a bad format, policy or URI, a dump dir in use: one line, non-zero"
 test_bad_input_collector() {
 	local listener
 	[ -x "$COLLECTOR" ] || make -s -C "$(dirname "$COLLECTOR")" >/dev/null ||
@@ -264,6 +264,13 @@ while True:
 		"$COLLECTOR" --dir "$T/dumps" --once "$T/ssh.sock"
 	expect_error "^mute: error: not a QMP socket: no QMP greeting within 5 s" \
 		"$COLLECTOR" --dir "$T/dumps" --once "$T/mute.sock"
+	# A second collector on a dump dir in use (the first waits for mute's
+	# greeting): it would remove the first one's partial dumps.
+	"$COLLECTOR" --dir "$T/dumps" --once "$T/mute.sock" >/dev/null 2>&1 &
+	sleep 1
+	expect_error "--dir $T/dumps: another panic-collector is using it" \
+		"$COLLECTOR" --dir "$T/dumps" --once "$T/ssh.sock"
+	wait $! || true
 	# shellcheck disable=SC2086 # two PIDs
 	kill $listener
 	[ -z "$(ls -A "$T/dumps")" ] || t_fail "files left in the dump dir: $(ls "$T/dumps")"

@@ -150,9 +150,16 @@ qp_test off-switch-sysrq-c check pair "$OFF_SWITCH, sysrq-c: host CPU as baselin
 	off_switch_cpu sysrq-c 2
 qp_test off-switch-panic-all check pair "$OFF_SWITCH, every CPU panics: host CPU as baseline (+-10%)" \
 	off_switch_cpu panic-all 4
-# Not nmi-panic-all: its baseline is bimodal (2 vCPUs: 19.1 s, or 10.0 s
-# when the other CPU took the stop NMI before the panic NMI), so no 10%
-# comparison holds; off-switch-kdump covers nmi_panic_self_stop().
+# NMI panic on every CPU with 4 vCPUs: at least two of them spin on
+# baseline, which fills both host CPUs (with 2 vCPUs the baseline is
+# bimodal: 19.1 s, or 10.0 s when the other CPU took the stop NMI before
+# the panic NMI, and no 10% comparison holds).
+qp_test off-switch-nmi-panic-all check pair "$OFF_SWITCH, NMI panic on every CPU: host CPU as baseline (+-10%)" \
+	off_switch_cpu nmi-panic-all 4
+qp_test off-switch-irqoff check pair "$OFF_SWITCH, panic while the other CPU spins with IRQs off: host CPU as baseline (+-10%)" \
+	off_switch_cpu irqoff-panic 2
+qp_test off-switch-hardirq-oops check pair "$OFF_SWITCH, oops in hard IRQ context: host CPU as baseline (+-10%)" \
+	off_switch_cpu hardirq-oops 2
 qp_test off-switch-force-cpu check pair "$OFF_SWITCH, panic_force_cpu=1: host CPU as baseline (+-10%)" \
 	off_switch_cpu force-cpu 2
 qp_test off-switch-panic-timeout check patched "$OFF_SWITCH: panic=10 still resets 10 s +-5% after its countdown line" \

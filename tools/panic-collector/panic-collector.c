@@ -25,6 +25,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -35,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -622,6 +624,20 @@ static const char *check_dir(const char *dir)
 }
 
 /*
+ * One collector per dump directory: a second one would take the first one's
+ * partial dumps for stale ones and remove them. The lock is on the
+ * directory itself (no file left in it) and goes with the process.
+ */
+static void lock_dir(void)
+{
+	int fd = open(opt.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB))
+		die_usage("--dir %s: %s", opt.dir, errno == EWOULDBLOCK ?
+			  "another panic-collector is using it" : strerror(errno));
+}
+
+/*
  * Partial dumps of an earlier collector that was killed mid-dump
  * (NAME-YYYYmmddTHHMMSSZ.FORMAT.partial): nobody finishes them.
  */
@@ -712,6 +728,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nconsoles; i++)
 		qmp_set_console(consoles[i]);
 	catch_signals();
+	lock_dir();
 	remove_stale_partials();
 	if (virEventRegisterDefaultImpl() < 0)
 		die_usage("cannot set up libvirt's event loop");
