@@ -7,7 +7,7 @@
  *
  *   panic-all       every online CPU calls panic() at the same moment
  *                   (process context, released together from a barrier)
- *   nmi-panic-all   an NMI IPI to every online CPU, itself included, whose
+ *   nmi-panic-all   an NMI IPI to every online CPU, itself last, whose
  *                   handler calls nmi_panic(); QEMU's "nmi" command cannot do
  *                   this, Linux masks LINT1 on all CPUs but the boot CPU
  *   hardirq-panic   panic() from an hrtimer callback (hard interrupt)
@@ -127,12 +127,21 @@ static int qp_nmi_handler(unsigned int cmd, struct pt_regs *regs)
 	return NMI_HANDLED;
 }
 
+/*
+ * The other CPUs first, this one last: in physical destination mode IPIs
+ * to a mask go out one CPU at a time, and this CPU would take its own NMI
+ * (and panic) before the rest were sent; those CPUs would then be stopped
+ * by panic() like any others instead of being in NMI context. Every CPU
+ * must take this NMI, as with the NMI a BMC or a hypervisor sends to all.
+ */
 static void send_nmi_to_online_cpus(void)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
-	__apic_send_IPI_mask(cpu_online_mask, NMI_VECTOR);
+	__apic_send_IPI_allbutself(NMI_VECTOR);
+	__apic_send_IPI_self(NMI_VECTOR);
 #else
-	apic->send_IPI_mask(cpu_online_mask, NMI_VECTOR);
+	apic->send_IPI_allbutself(NMI_VECTOR);
+	apic->send_IPI_self(NMI_VECTOR);
 #endif
 }
 
