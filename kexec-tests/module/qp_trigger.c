@@ -136,13 +136,19 @@ static int qp_nmi_handler(unsigned int cmd, struct pt_regs *regs)
  */
 static void send_nmi_to_online_cpus(void)
 {
+	static struct cpumask others;	/* too big for the stack with NR_CPUS=8192 */
+	int cpu = get_cpu();
+
+	cpumask_andnot(&others, cpu_online_mask, cpumask_of(cpu));
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
-	__apic_send_IPI_allbutself(NMI_VECTOR);
+	/* Of the apic static calls, modules have send_IPI_mask and _self. */
+	__apic_send_IPI_mask(&others, NMI_VECTOR);
 	__apic_send_IPI_self(NMI_VECTOR);
 #else
-	apic->send_IPI_allbutself(NMI_VECTOR);
+	apic->send_IPI_mask(&others, NMI_VECTOR);
 	apic->send_IPI_self(NMI_VECTOR);
 #endif
+	put_cpu();
 }
 
 static int trigger_nmi_panic_all(void)
