@@ -127,28 +127,38 @@ static int qp_nmi_handler(unsigned int cmd, struct pt_regs *regs)
 	return NMI_HANDLED;
 }
 
+/* Of the apic static calls, modules may use send_IPI_mask and _self. */
+static void send_nmi_to_mask(const struct cpumask *mask)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	__apic_send_IPI_mask(mask, NMI_VECTOR);
+#else
+	apic->send_IPI_mask(mask, NMI_VECTOR);
+#endif
+}
+
 /*
  * The other CPUs first, this one last: in physical destination mode IPIs
  * to a mask go out one CPU at a time, and this CPU would take its own NMI
  * (and panic) before the rest were sent; those CPUs would then be stopped
- * by panic() like any others instead of being in NMI context. Every CPU
- * must take this NMI, as with the NMI a BMC or a hypervisor sends to all.
+ * by panic() like any others instead of being in NMI context. This CPU's
+ * NMI goes to its APIC ID: the SDM does not allow NMI delivery with the
+ * self shorthand, and x2APIC's SELF IPI register sends fixed vectors only.
+ * Interrupts are off so that the stop IPI of a CPU that panicked first
+ * cannot come between the two.
  */
 static void send_nmi_to_online_cpus(void)
 {
 	static struct cpumask others;	/* too big for the stack with NR_CPUS=8192 */
-	int cpu = get_cpu();
+	unsigned long flags;
+	int cpu;
 
+	local_irq_save(flags);
+	cpu = smp_processor_id();
 	cpumask_andnot(&others, cpu_online_mask, cpumask_of(cpu));
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
-	/* Of the apic static calls, modules have send_IPI_mask and _self. */
-	__apic_send_IPI_mask(&others, NMI_VECTOR);
-	__apic_send_IPI_self(NMI_VECTOR);
-#else
-	apic->send_IPI_mask(&others, NMI_VECTOR);
-	apic->send_IPI_self(NMI_VECTOR);
-#endif
-	put_cpu();
+	send_nmi_to_mask(&others);
+	send_nmi_to_mask(cpumask_of(cpu));
+	local_irq_restore(flags);
 }
 
 static int trigger_nmi_panic_all(void)
