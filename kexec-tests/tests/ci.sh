@@ -3,9 +3,10 @@
 # A cold run builds six kernels from scratch on CI's 2 CPUs (7.3, 6.12 and
 # 6.1, baseline, then patched from a copy of the baseline build): measured
 # here, 67 minutes from an empty $QP_CACHE to the last baseline kernel,
-# most of it compiling. The tests get what is left of a 75-minute budget,
-# so CI runs each mechanism once, patched only where the baseline run
-# asserts nothing more. The whole check tier is "make check BASE=7.3" (about
+# most of it compiling, and the tests below 12 more (a warm make check:
+# 859 s, setup included), about 80 minutes in all: over the 75 minutes
+# aimed at, inside CI's 90. So CI runs each mechanism once, patched only
+# where the baseline run asserts nothing more. The whole check tier is "make check BASE=7.3" (about
 # 30 minutes of tests once the kernels are built); "make check-full" runs
 # the scenario matrix on every base.
 #
@@ -34,9 +35,12 @@
 # the bases: a vmcore their crash must read (kdump-sysrq-c), the crash NMI
 # reaching CPUs in nmi_panic_self_stop() (kdump-nmi-panic-all), the halts of
 # the panicking CPU and of the CPUs in nmi_panic_self_stop()
-# (cpu-nmi-panic-all), panic() not stalled by them
-# (panic-duration-nmi-panic-all-pn1, where v3 stalled) and the panic=N
-# countdown.
+# (cpu-nmi-panic-all), and panic() not stalled by them
+# (panic-duration-nmi-panic-all-pn1, where v3 stalled). The panic=N
+# countdown, which the series leaves as it is on every base, is timed on
+# 7.3 only: under TCG a guest whose boot marked its TSCs unsynchronized
+# can count 6% long (6.1 patched, 10641 ms for panic=10, once in the five
+# runs on record), and CI must not fail on the emulator's timing.
 # shellcheck disable=SC2034 # read by run-tests
 PRIMARY_TESTS=(boot kdump-sysrq-c kdump-nmi-panic-all
 	cpu-sysrq-c cpu-panic-all cpu-nmi-panic-all cpu-force-cpu
@@ -47,7 +51,7 @@ PRIMARY_TESTS=(boot kdump-sysrq-c kdump-nmi-panic-all
 	fault-capture-kernel fault-qemu-killed)
 # shellcheck disable=SC2034 # read by run-tests
 BACKPORT_TESTS=(boot kdump-sysrq-c kdump-nmi-panic-all cpu-nmi-panic-all
-	panic-duration-nmi-panic-all-pn1 panic-timeout)
+	panic-duration-nmi-panic-all-pn1)
 # CI runs these tests as patched only where they are "both" (the baseline
 # runs of cpu-* and kdump-* assert nothing the patched runs do not); the
 # baseline kernels are built for the pair tests and booted once.
