@@ -85,7 +85,9 @@ check_all() {
 		build_flavour "$base" "$flavour"
 	done
 	for opt in $WANTED; do
-		cat "$tree"/.qp-o-debian-*/.config | grep -q "^$opt=y" ||
+		# grep reads the files itself: "cat | grep -q" fails under
+		# pipefail when grep stops at its first match.
+		grep -q "^$opt=y" "$tree"/.qp-o-debian-*/.config ||
 			qp_die "$base: no Debian flavour enables $opt"
 	done
 	echo "$base: every flavour option the series reasons about was built: $WANTED"
