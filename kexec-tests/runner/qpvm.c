@@ -33,7 +33,9 @@
  *   nmi            QMP inject-nmi (reaches the boot CPU only)
  *   exit           wait for QEMU to end: exit_reason= (SHUTDOWN event
  *                  reason, e.g. guest-shutdown or guest-reset), exit_ms=
- *                  (all *_ms are since QEMU started),
+ *                  (all *_ms are since QEMU started), shutdown_ms= (when
+ *                  the SHUTDOWN event came: the reset itself, before
+ *                  QEMU's teardown),
  *                  exit_ms_after_panic=
  *   timeout=SEC    time limit of each following step (default 120)
  *
@@ -106,7 +108,7 @@ struct guest {
 	/* QMP */
 	char qmp_buf[65536];
 	size_t qmp_len;
-	long long panic_ms, panic_end_ms, pvpanic_ms, exit_ms;
+	long long panic_ms, panic_end_ms, pvpanic_ms, shutdown_ms, exit_ms;
 	char panic_line[512], shutdown_reason[64];
 	bool banner_seen, exited, stopping, perf;
 	int exit_status;
@@ -287,6 +289,7 @@ static void qmp_event(struct guest *g, json_object *msg)
 		   json_object_object_get_ex(data, "reason", &reason)) {
 		snprintf(g->shutdown_reason, sizeof(g->shutdown_reason), "%s",
 			 json_object_get_string(reason));
+		g->shutdown_ms = guest_ms(g);
 	}
 }
 
@@ -942,6 +945,8 @@ static int step_exit(struct guest *g, const char *arg)
 	wait_for(g, guest_ms(g) + 2000, qmp_closed, NULL);
 	result("exit_reason", "%s", g->shutdown_reason[0] ? g->shutdown_reason : "none");
 	result("exit_ms", "%lld", g->exit_ms);
+	if (g->shutdown_ms >= 0)
+		result("shutdown_ms", "%lld", g->shutdown_ms);
 	if (g->panic_ms >= 0)
 		result("exit_ms_after_panic", "%lld", g->exit_ms - g->panic_ms);
 	return 0;
@@ -1170,7 +1175,7 @@ int main(int argc, char **argv)
 {
 	struct guest g = { .console_fd = -1, .qmp_fd = -1, .signal_fd = -1,
 			   .panic_ms = -1, .panic_end_ms = -1, .pvpanic_ms = -1,
-			   .exit_ms = -1 };
+			   .shutdown_ms = -1, .exit_ms = -1 };
 	int i, failed = 0;
 
 	parse_options(argc, argv);
