@@ -144,8 +144,10 @@ static void send_nmi_to_mask(const struct cpumask *mask)
  * by panic() like any others instead of being in NMI context. This CPU's
  * NMI goes to its APIC ID: the SDM does not allow NMI delivery with the
  * self shorthand, and x2APIC's SELF IPI register sends fixed vectors only.
- * Interrupts are off so that the stop IPI of a CPU that panicked first
- * cannot come between the two.
+ * Interrupts are off so that the REBOOT_VECTOR stop IPI of a CPU that
+ * panicked first cannot come between the two. An NMI from it still can:
+ * the crash shootdown (kdump loaded, or crash_kexec_post_notifiers), or the
+ * stop NMI once the REBOOT_VECTOR has gone unanswered for a second.
  */
 static void send_nmi_to_online_cpus(void)
 {
@@ -241,6 +243,23 @@ static const struct {
 	{ "irqoff-panic", trigger_irqoff_panic },
 };
 
+/*
+ * Give the console time to print what is pending before the trigger stops
+ * CPUs: 7.3's 8250 is an nbcon console printed by a kthread, and a CPU
+ * stopped in NMI context in the middle of a record keeps the console owned.
+ * panic() takes it over at once only where the owner was outside an unsafe
+ * section; otherwise only nbcon_atomic_flush_unsafe() does, which vpanic()
+ * calls after the panic=N countdown and emergency_restart(). Measured on
+ * 7.3.4 under TCG without this: in one of two NMI-panic-all runs with
+ * panic=5 no line after the module's load message reached the console, not
+ * even "Rebooting in 5 seconds". pr_flush() would wait exactly as long as
+ * needed, but modules cannot call it.
+ */
+static void let_console_drain(void)
+{
+	msleep(200);
+}
+
 static int __init qp_trigger_init(void)
 {
 	int i;
@@ -248,6 +267,7 @@ static int __init qp_trigger_init(void)
 	for (i = 0; i < ARRAY_SIZE(triggers); i++) {
 		if (!strcmp(trigger, triggers[i].name)) {
 			pr_info("qp_trigger: firing %s\n", trigger);
+			let_console_drain();
 			return triggers[i].fire();
 		}
 	}
