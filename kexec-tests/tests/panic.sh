@@ -142,21 +142,21 @@ qp_test panic-timeout check both "panic=10 resets the guest 10 s +-5% after 'Reb
 	panic_timeout_test 10 sysrq-c
 
 # With NMI panic on every CPU the other CPUs poll in nmi_panic_self_stop()
-# until the reboot, on both kernels (a kexec could still need them). Under
-# TCG the countdown's 5000 udelay(1000) calls then overrun, on both
-# kernels: measured on 7.3.4 baseline, panic=5 resets 6320-11105 ms after
-# its line, panic=10 with the other CPUs stopped 10.0-10.1 s. Two causes:
-# the three vCPUs spinning on two host CPUs, and the APs' delay loop
-# calibration, which udelay() uses on the panicking CPU, usually an AP
-# (the other CPUs get their NMIs first): qemu64 has no constant TSC, so
-# each AP runs calibrate_delay_direct(), which fails under TCG (BogoMIPS
-# totals of 15458-26295 where 4 x 3999.97 is right). lpj= takes the second
-# away: every CPU gets the boot CPU's value, computed from the TSC
-# frequency. The first stays (with lpj=: baseline 7243-7927 ms, patched
-# 7471-8423 ms in one run), so under TCG the patched countdown must match
-# baseline's, measured side by side (median of 3 each), within the spread
-# of single runs, 15%, and neither may end early (udelay() only overruns);
-# with KVM both must be SECONDS +-5%.
+# until the reboot, on both kernels (the emergency restart could still shoot
+# them down with an NMI). Under TCG the countdown's 5000 udelay(1000) calls
+# then overrun, on both kernels: measured on 7.3.4 baseline, panic=5 resets
+# 6320-11105 ms after its line, panic=10 with the other CPUs stopped
+# 10.0-10.1 s. Two causes: three vCPUs polling beside the counting one on
+# two host CPUs, and the APs' delay loop calibration, which udelay() uses on
+# the panicking CPU, usually an AP (the other CPUs get their NMIs first):
+# qemu64 has no constant TSC, so each AP runs calibrate_delay_direct(),
+# which fails under TCG (BogoMIPS totals of 15458-26295 where 4 x 3999.97 is
+# right). lpj= takes the second away: every CPU gets the boot CPU's value,
+# computed from the TSC frequency. The first stays (with lpj=: baseline
+# 7243-7927 ms, patched 7471-8423 ms in one run), so under TCG the patched
+# countdown must match baseline's, measured side by side (median of 3 each),
+# within the spread of single runs, 15%, and neither may end early (udelay()
+# only overruns); with KVM both must be SECONDS +-5%.
 PANIC_TIMEOUT_RUNS=3
 PANIC_TIMEOUT_TCG_TOLERANCE_PCT=15
 
