@@ -379,6 +379,11 @@ panic_duration_ms() {
 	     { prev = stamp($0) }' "$T/$1.console"
 }
 
+# within_pct VALUE WANT PCT: is VALUE within WANT +-PCT%?
+within_pct() {
+	[ $(($1 * 100)) -ge $(($2 * (100 - $3))) ] && [ $(($1 * 100)) -le $(($2 * (100 + $3))) ]
+}
+
 # median N...: the median of the numbers.
 median() {
 	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'

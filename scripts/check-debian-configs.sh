@@ -166,44 +166,47 @@ $added
 	warnings "$build/w1.log" | sed 's/^/    /'
 }
 
-# options_missing CONFIG...: the WANTED options (without CONFIG_) that none
-# of the CONFIGs enables, built in or as a module.
+# wanted_options BASE: WANTED, one a line, less what the base cannot have.
+wanted_options() {
+	local skipped=${NOT_IN_TREE[$1]:-}
+	tr ' ' '\n' <<<"$WANTED" | grep -vxF "${skipped%%:*}"
+}
+
+# options_missing BASE CONFIG...: the base's wanted options that none of
+# the CONFIGs enables, built in or as a module.
 options_missing() {
-	local opt
-	for opt in $WANTED; do
+	local base=$1 opt
+	shift
+	for opt in $(wanted_options "$base"); do
 		# grep reads the files itself: "cat | grep -q" fails under
 		# pipefail when grep stops at its first match.
-		grep -Eq "^$opt=(y|m)" "$@" || echo "${opt#CONFIG_}"
+		grep -Eq "^$opt=(y|m)" "$@" || echo "$opt"
 	done
 }
 
-# Debian's own flavours first; a WANTED option none of them enables (6.1
+# Debian's own flavours first; a wanted option none of them enables (6.1
 # has no INTEL_TDX_GUEST) is switched on in the generic flavour's config,
 # built as one more flavour, and the script says so.
 check_all() {
-	local base=$1 dir flavour tree configs=() missing=() skipped=${NOT_IN_TREE[$1]:-}
-	if [ -n "$skipped" ]; then
-		WANTED=$(tr ' ' '\n' <<<"$WANTED" | grep -vx "${skipped%%:*}" | tr '\n' ' ')
-		WANTED=${WANTED% }
-		echo "$base: not built: $skipped"
-	fi
+	local base=$1 dir flavour tree configs=() missing=()
+	[ -z "${NOT_IN_TREE[$base]:-}" ] || echo "$base: not built: ${NOT_IN_TREE[$base]}"
 	dir=$(config_dir "$base")
 	tree=$(qp_tree_dir "$base" patched)
 	for flavour in $FLAVOURS; do
 		build_flavour "$base" "$dir" "$flavour"
 		configs+=("$(debian_build_dir "$tree" "$flavour")/.config")
 	done
-	mapfile -t missing < <(options_missing "${configs[@]}")
+	mapfile -t missing < <(options_missing "$base" "${configs[@]}")
 	if [ "${#missing[@]}" -gt 0 ]; then
-		flavour="amd64$(printf '+CONFIG_%s' "${missing[@]}")"
+		flavour="amd64+$(IFS=+; echo "${missing[*]}")"
 		qp_log "$base: no Debian flavour enables ${missing[*]}; building $flavour"
 		build_flavour "$base" "$dir" "$flavour"
 		configs+=("$(debian_build_dir "$tree" "$flavour")/.config")
-		mapfile -t missing < <(options_missing "${configs[@]}")
+		mapfile -t missing < <(options_missing "$base" "${configs[@]}")
 		[ "${#missing[@]}" -eq 0 ] ||
 			qp_die "$base: Kconfig does not let amd64's config enable ${missing[*]}"
 	fi
-	echo "$base: every flavour option the series reasons about was built: $WANTED"
+	echo "$base: every flavour option the series reasons about was built: $(wanted_options "$base" | paste -sd ' ')"
 }
 
 main() {
