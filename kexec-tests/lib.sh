@@ -360,31 +360,36 @@ cpu_after_panic() {
 # panic_duration_ms NAME: "TOTAL STOP_WAIT AFTER_TRACE" (ms) of panic() in
 # guest NAME, by the kernel's own printk timestamps (host-side timing of the
 # console can hide stalls: a legacy console prints the banner only once the
-# other CPUs are stopped). TOTAL: from its banner to its "---[ end Kernel
-# panic" line. AFTER_TRACE: from the last line of the backtrace (the last
-# indented line, "</TASK>" on x86) to the end line: stopping the other
-# CPUs, the notifiers, kmsg_dump and the console flush, where a CPU that no
-# longer answers stalls panic(). The banner and backtrace come before
-# panic() reaches anything the series changes, and 7.3's console prints
-# them synchronously: under TCG that took 20 to 210 ms, varying by more
-# than the duration tests allow.
-# STOP_WAIT: what native_stop_other_cpus() spent waiting for CPUs that take
-# neither its REBOOT vector nor its stop NMI (in NMI context, or with
-# interrupts off and not reached yet): from the line printed before its
-# "Shutting down cpus with NMI" to the line printed after it, since nothing
-# prints during those waits. They are upstream's fixed timeouts, 10^6 and
-# 10^4 udelay(1)s: 1 s on hardware, 3 to 12 s under TCG with 4 vCPUs on 2
-# host CPUs, varying by seconds from run to run; 0 when the line is absent.
+# other CPUs are stopped); nothing when a line it needs is missing.
+#
+# TOTAL: from its banner to its "---[ end Kernel panic" line.
+#
+# AFTER_TRACE: from the end of the panicking CPU's backtrace (its "</TASK>",
+# the first after the banner) to the end line: kgdb, the shootdowns, the
+# notifiers, kmsg_dump and the console flush, where a CPU that no longer
+# answers stalls panic(). On 6.12 and 6.1 the flush also prints a backtrace
+# taken in NMI context, deferred until then: 7 to 77 ms on 6.12 under TCG.
+# The banner and backtrace come first, before anything the series changes
+# runs; under TCG they took 7 to 222 ms on either kernel, with the host's
+# scheduling of the vCPU threads: more than the duration tests allow.
+#
+# STOP_WAIT: what native_stop_other_cpus() spent waiting for CPUs that do
+# not take its REBOOT vector (in NMI context, or with interrupts off), then
+# for those of them that cannot take its stop NMI either (in NMI context):
+# from the line printed before its "Shutting down cpus with NMI" to the
+# line printed after it, since nothing prints during those waits. They are
+# upstream's fixed timeouts, 10^6 and 10^4 udelay(1)s: 1 s on hardware, 3
+# to 13 s under TCG with 4 vCPUs on 2 host CPUs, varying by seconds from
+# run to run; 0 when the line is absent.
 panic_duration_ms() {
 	awk 'function stamp(line) { sub(/^\[ */, "", line); sub(/\].*/, "", line); return line }
 	     function ms(s) { return int(s * 1000 + 0.5) }
 	     !/^\[ *[0-9]+\.[0-9]+\] / { next }
 	     /Kernel panic - not syncing/ && banner == "" { banner = stamp($0) }
+	     banner != "" && trace_end == "" && /\] +<\/TASK>/ { trace_end = stamp($0) }
 	     after { wait = stamp($0) - before; after = 0 }
-	     banner != "" && /^\[ *[0-9]+\.[0-9]+\]  / { trace_end = stamp($0) }
 	     banner != "" && /\] Shutting down cpus with NMI/ { before = prev; after = 1 }
-	     banner != "" && /\] ---\[ end Kernel panic/ {
-		if (trace_end == "") trace_end = banner
+	     trace_end != "" && /\] ---\[ end Kernel panic/ {
 		printf "%d %d %d\n", ms(stamp($0) - banner), ms(wait), ms(stamp($0) - trace_end); exit }
 	     { prev = stamp($0) }' "$T/$1.console"
 }
