@@ -357,30 +357,33 @@ cpu_after_panic() {
 		t_fail "patched guest used $(ms "$used") ms > bound $(ms "$bound") ms"
 }
 
-# panic_duration_ms NAME: "TOTAL STOP_WAIT AFTER_TRACE" (ms) of panic() in
-# guest NAME, by the kernel's own printk timestamps (host-side timing of the
-# console can hide stalls: a legacy console prints the banner only once the
-# other CPUs are stopped); nothing when a line it needs is missing.
+# panic_duration_ms NAME: "TOTAL STOP_WAIT AFTER_TRACE STOPPED" of panic()
+# in guest NAME (ms; STOPPED 0 or 1), by the kernel's own printk timestamps
+# (host-side timing of the console can hide stalls: a legacy console prints
+# the banner only once the other CPUs are stopped); nothing when the
+# backtrace's end or the end line is missing, as in a panic that prints no
+# backtrace (after an oops, or without CONFIG_DEBUG_BUGVERBOSE).
 #
 # TOTAL: from its banner to its "---[ end Kernel panic" line.
 #
 # AFTER_TRACE: from the end of the panicking CPU's backtrace (its "</TASK>",
 # the first after the banner) to the end line: kgdb, the shootdowns, the
 # notifiers, kmsg_dump and the console flush, where a CPU that no longer
-# answers stalls panic(). On 6.12 and 6.1 the flush also prints a backtrace
-# taken in NMI context, deferred until then: 7 to 77 ms on 6.12 under TCG.
-# The banner and backtrace come first, before anything the series changes
-# runs; under TCG they took 7 to 222 ms on either kernel, with the host's
-# scheduling of the vCPU threads: more than the duration tests allow.
+# answers stalls panic(). On 6.12 and 6.1 with an NMI panic the flush also
+# prints the banner and backtrace stored in NMI context (6.12: 7 to 77 ms,
+# 6.1: 9 to 85 ms under TCG). The banner and backtrace come first, before
+# anything the series changes runs; under TCG they took 7 to 222 ms in the
+# stored 7.3 and 6.12 runs, on either kernel: more than the tests allow.
 #
 # STOP_WAIT: what native_stop_other_cpus() spent waiting for CPUs that do
 # not take its REBOOT vector (in NMI context, or with interrupts off), then
 # for those of them that cannot take its stop NMI either (in NMI context):
 # from the line printed before its "Shutting down cpus with NMI" to the
-# line printed after it, since nothing prints during those waits. They are
-# upstream's fixed timeouts, 10^6 and 10^4 udelay(1)s: 1 s on hardware, 3
-# to 13 s under TCG with 4 vCPUs on 2 host CPUs, varying by seconds from
-# run to run; 0 when the line is absent.
+# line printed after it (in practice from the "</TASK>" to "Kernel
+# Offset"), since nothing prints during those waits. They are upstream's
+# fixed timeouts, 10^6 and 10^4 udelay(1)s: 1 s on hardware, 3.6 to 13.6 s
+# under TCG with 4 vCPUs on 2 host CPUs, varying by seconds from run to
+# run; 0 when the line is absent. STOPPED: 1 when the line is there.
 panic_duration_ms() {
 	awk 'function stamp(line) { sub(/^\[ */, "", line); sub(/\].*/, "", line); return line }
 	     function ms(s) { return int(s * 1000 + 0.5) }
@@ -388,9 +391,10 @@ panic_duration_ms() {
 	     /Kernel panic - not syncing/ && banner == "" { banner = stamp($0) }
 	     banner != "" && trace_end == "" && /\] +<\/TASK>/ { trace_end = stamp($0) }
 	     after { wait = stamp($0) - before; after = 0 }
-	     banner != "" && /\] Shutting down cpus with NMI/ { before = prev; after = 1 }
+	     banner != "" && /\] Shutting down cpus with NMI/ { before = prev; after = 1; stopped = 1 }
 	     trace_end != "" && /\] ---\[ end Kernel panic/ {
-		printf "%d %d %d\n", ms(stamp($0) - banner), ms(wait), ms(stamp($0) - trace_end); exit }
+		printf "%d %d %d %d\n", ms(stamp($0) - banner), ms(wait), ms(stamp($0) - trace_end), stopped
+		exit }
 	     { prev = stamp($0) }' "$T/$1.console"
 }
 

@@ -26,12 +26,13 @@ PANIC_DURATION_SLACK_MS=50
 # 6.1 marks a multi-CPU guest's TSC unsynchronized ("Marking TSC unstable"),
 # and sched_clock_cpu() then runs at most a tick past the CPU's last tick:
 # with interrupts off in panic() its timestamps stop, and a stall of seconds
-# reads 0 ms. TCG's TSCs are in sync; say so.
+# reads at most a tick (0 to 3 ms in the 6.1 runs before this). TCG's TSCs
+# are in sync; say so.
 PANIC_DURATION_APPEND="tsc=reliable"
 
 # panic_durations SCENARIO SMP POST_NOTIFIERS VARIANT: PANIC_DURATION_REPS
-# guests of VARIANT, kdump not loaded: "TOTAL STOP_WAIT AFTER_TRACE" ms of
-# each one's panic() (panic_duration_ms) in $T/VARIANT.ms.
+# guests of VARIANT, kdump not loaded: "TOTAL STOP_WAIT AFTER_TRACE STOPPED"
+# of each one's panic() (panic_duration_ms) in $T/VARIANT.ms.
 panic_durations() {
 	local s=$1 smp=$2 pn=$3 variant=$4 rep name ms
 	: >"$T/$variant.ms"
@@ -45,7 +46,7 @@ panic_durations() {
 		! grep -q "Marking TSC unstable" "$T/$name.console" ||
 			t_fail "$variant: $name marked its TSC unstable, so its printk timestamps stop while panic() runs"
 		ms=$(panic_duration_ms "$name")
-		[ -n "$ms" ] || t_fail "$variant: no backtrace end (</TASK>) and end line after the panic banner in $name.console"
+		[ -n "$ms" ] || t_fail "$variant: no </TASK> or no end line after the panic banner in $name.console"
 		echo "$ms" >>"$T/$variant.ms"
 	done
 }
@@ -58,7 +59,7 @@ column() {
 # stop_wait_runs FILE: in how many runs of FILE native_stop_other_cpus()
 # waited out its REBOOT vector's timeout (a CPU did not take it).
 stop_wait_runs() {
-	awk '$2 > 0 { n++ } END { print n + 0 }' "$1"
+	awk '$4 { n++ } END { print n + 0 }' "$1"
 }
 
 # panic_duration SCENARIO SMP POST_NOTIFIERS: panic() takes no longer on the
@@ -68,11 +69,17 @@ stop_wait_runs() {
 # differ by at most PANIC_DURATION_SLACK_MS. Those waits are upstream's
 # fixed timeouts for CPUs that are in NMI context (NMI panic on every CPU)
 # or spin with interrupts off (every CPU panicking) on both kernels with
-# crash_kexec_post_notifiers=0, seconds of TCG noise; so the patched kernel
-# may not need them in more runs than baseline, which is how a CPU that
-# stops answering smp_send_stop() shows. One that stops answering crash_smp_send_stop()
-# (crash_kexec_post_notifiers=1) costs up to a second in what is compared.
-# Banner to end line is shown too; it varies by more than the slack.
+# crash_kexec_post_notifiers=0, seconds of TCG noise. Where they come, what
+# is compared is only what follows them (the notifiers after x86's "Kernel
+# Offset", kmsg_dump, the flush): those two tests cannot show a shootdown
+# stall. Where baseline never needs them (sysrq-c), the patched kernel may
+# not either: that is how a CPU that stops answering smp_send_stop()'s
+# REBOOT vector shows. Where baseline waits, the count is not compared: with
+# the harness's first NMI trigger one baseline guest's CPUs all took the
+# vector, and baseline waited in 2 runs of 3. One that stops answering
+# crash_smp_send_stop() (crash_kexec_post_notifiers=1) costs about a second
+# in what is compared. Banner to end line is shown too; it varies by more
+# than the slack.
 panic_duration() {
 	local s=$1 smp=$2 pn=$3 b p
 	scenario_usable "$s" "$smp"
@@ -87,8 +94,8 @@ panic_duration() {
 		"baseline median $1 ms ($b), patched median $2 ms ($p)"
 	echo "native_stop_other_cpus() waits: baseline $(column 2 "$T/baseline.ms") ms, patched $(column 2 "$T/patched.ms") ms;" \
 		"banner to end line: baseline $(column 1 "$T/baseline.ms") ms, patched $(column 1 "$T/patched.ms") ms"
-	[ "$4" -le "$3" ] ||
-		t_fail "native_stop_other_cpus() waited out its timeout in $4 patched runs, $3 baseline runs"
+	[ "$3" -gt 0 ] || [ "$4" -eq 0 ] ||
+		t_fail "native_stop_other_cpus() waited out its timeout in $4 patched runs, in none on baseline"
 	[ "$2" -le $(($1 + PANIC_DURATION_SLACK_MS)) ] ||
 		t_fail "patched panic() takes $2 ms after the backtrace (median), baseline $1 ms (+${PANIC_DURATION_SLACK_MS} ms allowed)"
 }
