@@ -28,8 +28,8 @@ FLAVOURS="amd64 cloud-amd64 rt-amd64"
 # Options at least one flavour must enable, built in or as a module (6.12
 # builds HYPERV as a module), checked over all of them.
 WANTED="CONFIG_XEN_PV CONFIG_INTEL_TDX_GUEST CONFIG_AMD_MEM_ENCRYPT CONFIG_HYPERV CONFIG_PREEMPT_RT"
-# Options a base's tree cannot have, and why: they are left out of WANTED
-# there, and the script says so.
+# The option a base's tree cannot have ("OPTION: why", one per base): it is
+# left out of WANTED there, and the script says so.
 declare -A NOT_IN_TREE=(
 	[6.1]="CONFIG_PREEMPT_RT: x86 selects ARCH_SUPPORTS_RT from 6.12 on; Debian's 6.1 rt flavour is built with the out-of-tree RT patch set, which linux-source-6.1 does not carry, so its rt config builds without it here"
 )
@@ -130,40 +130,43 @@ build_objects() {
 	done
 }
 
-# warnings LOG: the compiler's warnings about the sources (not those of
-# host tools such as genksyms' bison grammar, which only a new build dir
-# prints), without line and column, sorted.
+# warnings LOG: the compiler's and objtool's warnings about the touched
+# objects (not those of host tools such as genksyms' bison grammar, which
+# only a new build dir prints), without line, column or instruction
+# offsets, which the series shifts; sorted.
 warnings() {
-	grep -E '^\.\./.*\.[ch]:[0-9]+(:[0-9]+)?: warning:' "$1" |
-		sed -E 's/:[0-9]+(:[0-9]+)?: warning:/: warning:/' | sort || true
+	grep -E '^(\.\./.*\.[ch]:[0-9]+(:[0-9]+)?|[^ :]+\.o): warning:' "$1" |
+		sed -E -e 's/:[0-9]+(:[0-9]+)?: warning:/: warning:/' \
+			-e 's/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?//g' | sort || true
 }
 
 # build_flavour BASE CONFIG_DIR FLAVOUR: W=1 build of the touched objects;
 # warnings the baseline tree has as well do not count.
 build_flavour() {
-	local base=$1 flavour=$3 config tree build base_tree added objs=()
+	local base=$1 flavour=$3 config tree build base_tree found added objs=()
 	config=$(flavour_config "$2" "$flavour")
 	tree=$(qp_tree_dir "$base" patched)
 	mapfile -t objs < <(touched_objects "$tree")
 	build_objects "$tree" "$flavour" "$config" "${objs[@]}"
 	build=$(debian_build_dir "$tree" "$flavour")
-	if [ -z "$(warnings "$build/w1.log")" ]; then
+	found=$(warnings "$build/w1.log")
+	if [ -z "$found" ]; then
 		echo "$base $flavour: W=1 clean: ${objs[*]}"
 		return 0
 	fi
 	base_tree=$(qp_tree_dir "$base" baseline)
 	build_objects "$base_tree" "$flavour" "$config" "${objs[@]}"
 	# comm -23: the lines (with their repeats) only the patched build has.
-	added=$(comm -23 <(warnings "$build/w1.log") \
+	added=$(comm -23 <(echo "$found") \
 		<(warnings "$(debian_build_dir "$base_tree" "$flavour")/w1.log"))
 	if [ -n "$added" ]; then
 		qp_die "$base $flavour: W=1 warnings the base does not have:
 $added
 (see $build/w1.log)"
 	fi
-	echo "$base $flavour: W=1 clean but for $(warnings "$build/w1.log" | wc -l) warning(s)" \
+	echo "$base $flavour: W=1 clean but for $(wc -l <<<"$found") warning(s)" \
 		"the base has as well: ${objs[*]}"
-	warnings "$build/w1.log" | sed 's/^/    /'
+	printf '%s\n' "$found" | sed 's/^/    /'
 }
 
 # wanted_options BASE: WANTED, one a line, less what the base cannot have.
@@ -212,7 +215,7 @@ check_all() {
 main() {
 	local base=${1:-}
 	qp_check_base "$base"
-	qp_need_cmd make gcc ccache apt-get dpkg-deb xz
+	qp_need_cmd make gcc ccache apt-get apt-cache dpkg-deb xz
 	"$QP_ROOT/scripts/tree.sh" "$base"
 	qp_with_build_lock check_all "$base"
 }

@@ -251,9 +251,12 @@ static const struct {
  * section; otherwise only nbcon_atomic_flush_unsafe() does, which vpanic()
  * calls after the panic=N countdown and emergency_restart(). Measured on
  * 7.3.4 under TCG without this: in one of two NMI-panic-all runs with
- * panic=5 no line after the module's load message reached the console, not
- * even "Rebooting in 5 seconds". pr_flush() would wait exactly as long as
- * needed, but modules cannot call it.
+ * panic=5 (a patched one; the other CPUs sit in nmi_panic_self_stop() until
+ * the reboot on either kernel, so baseline can lose it the same way) no
+ * line after the module's load message reached the console, not even
+ * "Rebooting in 5 seconds". The guest init's kt.delay before insmod cannot
+ * do this: what is pending is this module's own "firing" line. pr_flush()
+ * would wait exactly as long as needed, but modules cannot call it.
  */
 static void let_console_drain(void)
 {
