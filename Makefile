@@ -105,6 +105,25 @@ lint: deps
 		scripts/tree.sh $$b && scripts/check-patches.sh $$b || exit 1; \
 	done
 
+# The Debian package of tools/panic-collector (debian/ there), built with
+# dpkg-buildpackage from a copy of it in $(QP_CACHE)/deb/build (DEB_DIR=
+# for another place than $(QP_CACHE)/deb): nothing is written in the tree.
+# Prints the .deb's path last.
+deb: deps
+	@set -e; dir=$${DEB_DIR:-$(QP_CACHE)/deb}; \
+	version=$$(dpkg-parsechangelog -l tools/panic-collector/debian/changelog -S Version); \
+	src=$$dir/build/panic-collector-$$version; \
+	rm -rf "$$dir/build"; mkdir -p "$$dir/build"; \
+	cp -a tools/panic-collector "$$src"; \
+	if ! (cd "$$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b) \
+		>"$$dir/build/build.log" 2>&1; then \
+		tail -n 30 "$$dir/build/build.log"; \
+		echo "error: dpkg-buildpackage failed (see $$dir/build/build.log)" >&2; exit 1; \
+	fi; \
+	rm -f "$$dir"/*.deb "$$dir"/*.buildinfo "$$dir"/*.changes; \
+	mv "$$dir"/build/*.deb "$$dir"/build/*.buildinfo "$$dir"/build/*.changes "$$dir"/; \
+	ls "$$dir"/panic-collector_"$$version"_*.deb
+
 docs: docs/cpu-states.svg
 
 docs/cpu-states.svg: docs/cpu-states.dot
@@ -114,4 +133,4 @@ clean:
 	$(MAKE) -C kexec-tests clean
 	$(MAKE) -C tools/panic-collector clean
 
-.PHONY: all deps tools demo bench bench-libvirt build check check-quick check-full soak check-series check-variants lint docs clean
+.PHONY: all deps tools demo bench bench-libvirt build check check-quick check-full soak check-series check-variants lint deb docs clean
