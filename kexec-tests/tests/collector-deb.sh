@@ -251,7 +251,9 @@ test_collector_unit_execstart() {
 help_options() {
 	"$COLLECTOR" --help | awk '
 		/^[A-Z][A-Z ]*$/ { in_opts = ($0 == "OPTIONS"); next }
-		in_opts && match($0, /^ +(-[A-Za-z0-9], )?--[a-z][a-z0-9-]*/) {
+		# An option line, not a description running on (indented deeper).
+		in_opts && match($0, /^ */) && RLENGTH <= 6 &&
+		match($0, /^ +(-[A-Za-z0-9], )?--[a-z][a-z0-9-]*/) {
 			s = substr($0, RSTART, RLENGTH); gsub(/ /, "", s)
 			n = split(s, p, ",")
 			if (n == 2) print substr(p[1], 2), substr(p[2], 3); else print "-", substr(p[1], 3)
@@ -284,8 +286,10 @@ test_collector_man() {
 	man_options >"$T/man.opts"
 	[ -s "$T/help.opts" ] || t_fail "no options found in the OPTIONS section of --help"
 	[ -s "$T/man.opts" ] || t_fail "no options found in the OPTIONS section of the man page"
-	diff -u "$T/help.opts" "$T/man.opts" >"$T/opts.diff" ||
-		t_fail "--help (-) and panic-collector.8 (+) differ: $(grep '^[-+][^-+]' "$T/opts.diff" | xargs)"
+	cmp -s "$T/help.opts" "$T/man.opts" ||
+		t_fail "--help and panic-collector.8 differ (\"SHORT LONG\", - for none); only in --help:" \
+			"$(comm -23 "$T/help.opts" "$T/man.opts" | paste -sd ,); only in the man page:" \
+			"$(comm -13 "$T/help.opts" "$T/man.opts" | paste -sd ,)"
 	echo "$(wc -l <"$T/man.opts") options, the same in --help and panic-collector.8"
 	# Every option the packaged config names, set or commented out.
 	while read -r key; do
