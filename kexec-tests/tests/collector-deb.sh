@@ -65,25 +65,29 @@ test_collector_deb() {
 	echo "$(basename "$DEB"): $(wc -l <"$T/contents") entries, lintian: no errors or warnings"
 }
 
-# deb_chroot: a chroot of the host's suite with the package's dependencies
-# (Depends: of $DEB), made once with mmdebstrap and kept in
-# $QP_CACHE/deb-chroot keyed by the suite and the dependency names.
+# deb_chroot KIND [PACKAGE...]: DEB_CHROOT, a chroot of the host's suite
+# with the package's dependencies (Depends: of $DEB) and PACKAGEs, made
+# once with mmdebstrap and kept in $QP_CACHE/deb-chroot/SUITE-KIND-KEY, KEY
+# a hash of the package names.
 deb_chroot() {
-	local suite deps key dir
+	local kind=$1 suite deps key dir
+	shift
 	qp_need_cmd mmdebstrap flock unshare
 	# shellcheck disable=SC1091 # the host's os-release
 	suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 	[ -n "$suite" ] || t_fail "setup: no VERSION_CODENAME in /etc/os-release"
-	deps=$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*//; s/[[:space:]]//g' |
-		grep . | sort -u | tr '\n' ' ')
+	deps=$({
+		dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*//; s/[[:space:]]//g'
+		printf '%s\n' "$@"
+	} | grep . | sort -u | tr '\n' ' ')
 	key=$(echo "$suite essential $deps" | sha256sum | cut -c1-12)
-	dir="$QP_CACHE/deb-chroot/$suite-$key"
+	dir="$QP_CACHE/deb-chroot/$suite-$kind-$key"
 	mkdir -p "$QP_CACHE/deb-chroot"
 	(
 		flock 8
 		[ -f "$dir/qp-ready" ] && exit 0
-		# Another package list made the older chroots useless.
-		rm -rf "$QP_CACHE/deb-chroot/$suite"-*
+		# Another package list made the older chroots of this kind useless.
+		rm -rf "$QP_CACHE/deb-chroot/$suite-$kind"-*
 		echo "making the $suite chroot for the package: $deps" >&2
 		mmdebstrap --quiet --variant=essential --include="$(echo "$deps" | xargs | tr ' ' ,)" \
 			"$suite" "$dir.tmp" </dev/null >"$T/mmdebstrap.log" 2>&1 ||
@@ -126,7 +130,7 @@ test_collector_deb_install() {
 	qp_need_cmd systemd-tmpfiles
 	deb_version
 	deb_build
-	deb_chroot
+	deb_chroot plain
 	rm -rf "$T/overlay" "$T/overlay.root"
 	unshare -m bash -c "$(declare -f deb_in_chroot); deb_in_chroot \"\$@\"" - \
 		"$DEB_CHROOT" "$T/overlay" "$DEB" >"$T/chroot.out" 2>&1 ||
@@ -244,6 +248,149 @@ test_collector_unit_execstart() {
 	wait "$pid" || rc=$?
 	cat "$T/collector.out" "$T/collector.err"
 	[ "$rc" = 0 ] || t_fail "exit status $rc after SIGTERM, want 0 (systemctl stop would leave the unit failed)"
+}
+
+# The package under a real systemd: a container (systemd-nspawn --boot,
+# its root the cached chroot under a throwaway overlay) where the unit runs
+# with its whole sandbox. CT_PID is the container's init.
+ct_boot() {
+	local i nspawn state
+	qp_need_cmd systemd-nspawn nsenter
+	deb_chroot systemd systemd systemd-sysv dbus python3
+	mkdir -p "$T/mnt"
+	cp "$DEB" "$T/mnt/panic-collector.deb"
+	systemd-nspawn -q -D "$DEB_CHROOT" --volatile=overlay --register=no --keep-unit --boot \
+		--machine="qp-deb-$$" --bind-ro="$T/mnt:/mnt/t" </dev/null >"$T/nspawn.log" 2>&1 &
+	nspawn=$!
+	CT_NSPAWN=$nspawn
+	for ((i = 0; i < 100; i++)); do
+		CT_PID=$(pgrep -P "$nspawn" | head -n 1)
+		[ -z "$CT_PID" ] || [ "$(cat "/proc/$CT_PID/comm" 2>/dev/null)" != systemd ] || break
+		CT_PID=
+		sleep 0.1
+	done
+	[ -n "$CT_PID" ] || t_fail "setup: the container did not start: $(tail -n 5 "$T/nspawn.log")"
+	# Its bus comes up a moment after init starts; then wait for the boot.
+	for ((i = 0; i < 300; i++)); do
+		state=$(in_ct timeout 60 systemctl is-system-running --wait 2>&1) || true
+		case "$state" in running | degraded) return 0 ;; esac
+		sleep 0.2
+	done
+	t_fail "setup: the container's systemd did not come up ($state): $(tail -n 5 "$T/nspawn.log")"
+}
+
+in_ct() {
+	nsenter -t "$CT_PID" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER= "$@"
+}
+
+# ct_halt: stop the container (it halts on SIGTERM), killing it if it
+# does not within 20 s.
+ct_halt() {
+	local i
+	[ -n "${CT_NSPAWN:-}" ] || return 0
+	kill "$CT_NSPAWN" 2>/dev/null || return 0
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$CT_NSPAWN" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$CT_NSPAWN" 2>/dev/null || true
+}
+
+# ct_unit PROPERTY: the collector unit's property, in the container.
+ct_unit() {
+	in_ct systemctl show -P "$1" panic-collector.service
+}
+
+# ct_journal [ARGS...]: the collector's own lines in the container's
+# journal (not systemd's about its unit).
+ct_journal() {
+	in_ct journalctl -q _SYSTEMD_UNIT=panic-collector.service _COMM=panic-collector -o cat --no-pager "$@"
+}
+
+# ct_wait_line PATTERN SEC [ARGS...]: wait for a line of the unit's
+# journal (journalctl ARGS) that matches the extended regex PATTERN.
+ct_wait_line() {
+	local pattern=$1 sec=$2 i
+	shift 2
+	for ((i = 0; i < sec * 5; i++)); do
+		ct_journal "$@" | grep -Eq "$pattern" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+qp_test collector-unit-systemd check patched "the package under systemd (nspawn): installed disabled, not started; coexists with virtqemud; runs sandboxed, dumps a QMP guest 0600, errors at err priority, reload, stop exits 0"
+test_collector_unit_systemd() {
+	local out mode
+	qp_need_cmd python3
+	declare -F svc_fake_qmp_script >/dev/null || t_fail "setup: svc_fake_qmp_script (tests/collector-service.sh) is missing"
+	deb_build
+	trap ct_halt EXIT
+	ct_boot
+	in_ct dpkg -i /mnt/t/panic-collector.deb >"$T/dpkg.out" 2>&1 || t_fail "dpkg -i: $(tail -n 5 "$T/dpkg.out")"
+	# Installed disabled and not started: the default configuration needs a
+	# libvirt daemon a host may not have.
+	[ "$(ct_unit UnitFileState)" = disabled ] || t_fail "the unit is $(ct_unit UnitFileState) after installation, want disabled"
+	[ "$(ct_unit ActiveState)" = inactive ] || t_fail "the unit is $(ct_unit ActiveState) after installation, want inactive"
+	[ "$(stat -c %a "/proc/$CT_PID/root/var/crash/guests")" = 700 ] ||
+		t_fail "postinst did not make /var/crash/guests 0700: $(stat -c %a "/proc/$CT_PID/root/var/crash/guests")"
+	echo "installed: disabled, inactive; /var/crash/guests 0700"
+
+	# A host with the modular daemons: stand-ins for virtqemud, which
+	# conflicts with libvirtd, as Debian's units do. Starting the collector
+	# must leave virtqemud running and libvirtd stopped.
+	printf '[Unit]\nConflicts=libvirtd.service\n[Service]\nExecStart=/bin/sleep infinity\n' \
+		>"/proc/$CT_PID/root/etc/systemd/system/virtqemud.service"
+	printf '[Unit]\nConflicts=virtqemud.service\n[Service]\nExecStart=/bin/sleep infinity\n' \
+		>"/proc/$CT_PID/root/etc/systemd/system/libvirtd.service"
+	in_ct systemctl daemon-reload
+	in_ct systemctl start virtqemud.service || t_fail "setup: the virtqemud stand-in does not start"
+
+	# The packaged configuration, libvirt's in-process test driver instead
+	# of qemu:///system (its domain has no panic device: an error line).
+	sed -i 's|^libvirt = .*|libvirt = test:///default|' "/proc/$CT_PID/root/etc/panic-collector.conf"
+	in_ct systemctl start panic-collector.service || t_fail "systemctl start failed: $(ct_journal | tail -n 5)"
+	sleep 2
+	[ "$(ct_unit ActiveState)" = active ] || t_fail "the unit is $(ct_unit ActiveState) after start: $(ct_journal | tail -n 5)"
+	[ "$(in_ct systemctl is-active virtqemud.service)" = active ] || t_fail "starting the collector stopped virtqemud"
+	[ "$(in_ct systemctl is-active libvirtd.service)" = inactive ] || t_fail "starting the collector started libvirtd"
+	echo "with virtqemud running: the collector active, virtqemud still active, libvirtd not started"
+	ct_wait_line . 10 -p err || t_fail "no line at err priority (journalctl -p err): $(ct_journal | tail -n 5)"
+	echo "journalctl -p err: $(ct_journal -p err | head -n 1)"
+	# Reload: SIGHUP, the configuration read again, still running.
+	out=$(ct_journal | wc -l)
+	in_ct systemctl reload panic-collector.service || t_fail "systemctl reload failed"
+	sleep 1
+	[ "$(ct_unit ActiveState)" = active ] || t_fail "the unit is $(ct_unit ActiveState) after reload: $(ct_journal | tail -n 5)"
+	[ "$(ct_journal | wc -l)" -gt "$out" ] || t_fail "no line logged on reload"
+	echo "reload: $(ct_journal | tail -n 1)"
+	in_ct systemctl stop panic-collector.service
+	if [ "$(ct_unit Result)" != success ] || [ "$(ct_unit ExecMainStatus)" != 0 ]; then
+		t_fail "systemctl stop: result $(ct_unit Result), exit status $(ct_unit ExecMainStatus), want success and 0"
+	fi
+	echo "stop: result success, exit status 0"
+
+	# QMP through the sandbox: a fake QEMU (another unit) on /run/qemu;
+	# the collector connects, reads its thread's schedstat, hands it the
+	# dump file's descriptor; the dump lands 0600 in the 0700 directory.
+	svc_fake_qmp_script >"$T/mnt/fakeqmp.py"
+	in_ct mkdir -p /run/qemu
+	in_ct systemd-run -q --unit=fake-qemu python3 /mnt/t/fakeqmp.py /run/qemu/vm1.qmp --panic-after 3 ||
+		t_fail "setup: the fake QEMU does not start"
+	sed -i -e 's|^libvirt = .*|qmp = /run/qemu/*.qmp|' -e '$a settle = 5' "/proc/$CT_PID/root/etc/panic-collector.conf"
+	in_ct systemctl start panic-collector.service || t_fail "systemctl start (QMP) failed: $(ct_journal | tail -n 5)"
+	ct_wait_line '^vm1: dumped' 60 || ct_wait_line '^vm1: .*(dump|error)' 1 ||
+		t_fail "vm1 was not dumped: $(ct_journal | tail -n 8)"
+	ct_journal | grep '^vm1:' || true
+	out=$(in_ct sh -c 'cd /var/crash/guests && stat -c "%a %n" . vm1-*')
+	echo "$out"
+	mode=$(echo "$out" | awk '$2 == "." { print $1 }')
+	[ "$mode" = 700 ] || t_fail "the dump directory is $mode, want 700"
+	echo "$out" | grep -q ' vm1-.*\.kdump$' || t_fail "no dump of vm1 in /var/crash/guests: $out"
+	echo "$out" | grep -q ' vm1-.*\.json$' || t_fail "no metadata of vm1 in /var/crash/guests: $out"
+	echo "$out" | awk '$2 != "." && $1 != 600 { exit 1 }' || t_fail "a dump or its metadata is not 0600: $out"
+	in_ct systemctl stop panic-collector.service
+	[ "$(ct_unit Result)" = success ] || t_fail "systemctl stop (QMP): result $(ct_unit Result)"
 }
 
 # help_options: "SHORT LONG" for each option of --help's OPTIONS section
