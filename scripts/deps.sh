@@ -14,7 +14,7 @@ set -euo pipefail
 TOOL_PACKAGES="bc bison build-essential ccache cpio debhelper flex gcc-aarch64-linux-gnu
 git gnuplot-nox graphviz libelf-dev libjson-c-dev libssl-dev libvirt-clients
 libvirt-daemon-system libvirt-dev lintian linux-perf man-db mmdebstrap pkg-config procps python3
-qemu-system-x86 qemu-utils rsync shellcheck systemd xz-utils"
+qemu-system-x86 qemu-utils rsync shellcheck systemd systemd-container xz-utils"
 
 missing_packages() {
 	local pkg
