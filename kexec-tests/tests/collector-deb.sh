@@ -197,7 +197,7 @@ unit_command() {
 
 qp_test collector-unit-execstart check patched "the unit's own ExecStart (daemon, the packaged config, policy keep) runs; ExecReload re-reads the config; SIGTERM exits 0"
 test_collector_unit_execstart() {
-	local words=() cmd=() i pid rc=0 reload
+	local words=() cmd=() i pid rc=0 reload out_lines err_lines
 	[ -x "$COLLECTOR" ] || make -s -C "$DEB_SRC" >/dev/null || t_fail "cannot build panic-collector"
 	# The packaged config: its settings are the old unit's command line.
 	[ "$(grep -Ev '^[[:space:]]*(#|$)' "$DEB_CONF" | sed 's/[[:space:]]*=[[:space:]]*/=/' | sort | xargs)" = \
@@ -230,14 +230,19 @@ test_collector_unit_execstart() {
 	read -ra words <<<"$(unit_command ExecReload)"
 	# shellcheck disable=SC2016 # $MAINPID is systemd's, literally
 	[ "${words[*]}" = '/bin/kill -HUP $MAINPID' ] || t_fail "ExecReload= is '${words[*]}'"
+	out_lines=$(wc -l <"$T/collector.out")
+	err_lines=$(wc -l <"$T/collector.err")
 	/bin/kill -HUP "$pid" || t_fail "ExecReload failed"
 	for ((i = 0; i < 50; i++)); do
-		reload=$(grep -ihE 'reload|re-?read|config' "$T/collector.out" "$T/collector.err" | head -n 1)
+		reload=$({
+			tail -n +$((out_lines + 1)) "$T/collector.out"
+			tail -n +$((err_lines + 1)) "$T/collector.err"
+		} | grep -i 'reload' | grep -v 'error' | head -n 1)
 		[ -z "$reload" ] || break
 		sleep 0.1
 	done
 	kill -0 "$pid" 2>/dev/null || t_fail "SIGHUP ended the collector: $(tail -n 3 "$T/collector.err")"
-	[ -n "$reload" ] || t_fail "no line about reading the configuration again after SIGHUP: $(cat "$T/collector.out" "$T/collector.err")"
+	[ -n "$reload" ] || t_fail "no line saying the configuration was reloaded after SIGHUP: $(cat "$T/collector.out" "$T/collector.err")"
 	echo "after SIGHUP: $reload"
 	kill -TERM "$pid"
 	for ((i = 0; i < 100; i++)); do
