@@ -11,8 +11,11 @@
 #                      and host dumps vs kdump by guest size (docs/results.md)
 #   make build         baseline and patched kernels of every base
 #   make check-series  every prefix of the series builds and boots (+ CPU figures)
-#   make check-variants  !SMP, !KEXEC_CORE/!CRASH_DUMP and arm64 panic.o builds;
-#                      W=1 under Debian's amd64, cloud and rt configs
+#   make check-variants  !SMP, !KEXEC_CORE/!CRASH_DUMP builds, the arm64 and
+#                      s390 objects the series changes; W=1 under Debian's
+#                      amd64, cloud and rt configs
+#   make check-s390    s390x guests (TCG) panic into a disabled wait, baseline
+#                      and patched (needs qemu-system-misc)
 #   make lint          shellcheck, series checks and checkpatch --strict
 #
 # ACCEL=auto|kvm|tcg (default auto: KVM where a guest boots with it) and
@@ -98,6 +101,9 @@ check-variants: deps
 		scripts/check-build-variants.sh $$b && scripts/check-debian-configs.sh $$b || exit 1; \
 	done
 
+check-s390: deps
+	@for b in $$(scripts/bases.sh $(BASE)); do scripts/check-s390-panic.sh $$b || exit 1; done
+
 # checkpatch.pl comes from the base's tree: tree.sh makes it if needed.
 lint: deps
 	shellcheck $(SHELL_SOURCES)
@@ -133,4 +139,4 @@ clean:
 	$(MAKE) -C kexec-tests clean
 	$(MAKE) -C tools/panic-collector clean
 
-.PHONY: all deps tools demo bench bench-libvirt build check check-quick check-full soak check-series check-variants lint deb docs clean
+.PHONY: all deps tools demo bench bench-libvirt build check check-quick check-full soak check-series check-variants check-s390 lint deb docs clean

@@ -9,12 +9,14 @@ The report on stdout has the lines kexec-tests/lib.sh reads for every
 reader ("key: value"); the kernel log goes to LOG_FILE. Used for the bases
 no packaged crash can open (7.3: see scripts/rootfs.sh).
 
-The NT_PRSTATUS notes (one per CPU, in CPU order, as crash's "help -r"
-reads them) come from the kdump-compressed header that makedumpfile and
-QEMU's dump-guest-memory write, not from memory: the percpu crash_notes
-buffers in the dump hold the same bytes. A CPU counts as having saved
-registers when its note's RIP is set; the backtraces come from drgn, which
-unwinds each CPU's current task from those registers.
+The notes in the kdump-compressed header (what makedumpfile and QEMU's
+dump-guest-memory write) carry no CPU number: a CPU whose registers were
+not saved has no note, and every later note would be taken for the CPU
+before it. So a CPU's registers are read where the kernel saved them, its
+own per-CPU crash_notes buffer in the dump, as drgn itself does: a CPU
+counts as having saved registers when that note's RIP is set. The
+backtraces come from drgn, which unwinds each CPU's current task from
+those registers.
 """
 import re
 import struct
@@ -22,12 +24,16 @@ import sys
 
 import drgn
 from drgn.helpers.linux.cpumask import for_each_present_cpu
+from drgn.helpers.linux.percpu import per_cpu_ptr
 from drgn.helpers.linux.printk import get_dmesg
 from drgn.helpers.linux.sched import cpu_curr
 
 NT_PRSTATUS = 1
 # struct elf_prstatus on x86_64: pr_reg starts at 112, RIP is its 17th.
 PRSTATUS_RIP = 112 + 16 * 8
+# A crash_notes buffer: the ELF note header (namesz, descsz, type), then
+# "CORE" padded to 8 bytes, then the elf_prstatus.
+CRASH_NOTE_DESC = 12 + 8
 # The guest's, named rather than taken from the dump: QEMU's
 # dump-guest-memory kdump header leaves libkdumpfile without an arch.
 X86_64 = drgn.Platform(drgn.Architecture.X86_64,
@@ -103,10 +109,34 @@ def kdump_notes(path):
 
 
 def prstatus_rips(notes):
-    """The saved RIP of each CPU's NT_PRSTATUS note, in CPU order."""
+    """The saved RIP of every NT_PRSTATUS note, in the order of the file."""
     return [struct.unpack_from("<Q", desc, PRSTATUS_RIP)[0]
             for name, ntype, desc in notes
             if name == "CORE" and ntype == NT_PRSTATUS and len(desc) >= PRSTATUS_RIP + 8]
+
+
+def crash_notes_rip(prog, cpu):
+    """The RIP of CPU's NT_PRSTATUS note in its crash_notes buffer, or 0."""
+    size = CRASH_NOTE_DESC + PRSTATUS_RIP + 8
+    try:
+        note = prog.read(per_cpu_ptr(prog["crash_notes"], cpu).value_(), size)
+    except drgn.FaultError:  # a page left out of the dump holds no note
+        return 0
+    (ntype,) = struct.unpack_from("<I", note, 8)
+    (rip,) = struct.unpack_from("<Q", note, CRASH_NOTE_DESC + PRSTATUS_RIP)
+    return rip if ntype == NT_PRSTATUS else 0
+
+
+def cpus_with_regs(prog, rips):
+    """The present CPUs whose registers were saved. A kdump vmcore: those
+    whose crash_notes buffer holds a note with a RIP. A dump taken from
+    the host (QEMU's dump-guest-memory) finds every crash_notes buffer
+    empty and writes one note per vCPU itself, in vCPU order: RIPS."""
+    cpus = list(for_each_present_cpu(prog))
+    saved = [cpu for cpu in cpus if crash_notes_rip(prog, cpu)]
+    if saved:
+        return saved
+    return [cpu for cpu, rip in zip(cpus, rips) if rip]
 
 
 def panic_string(log):
@@ -173,7 +203,7 @@ def main():
     print(f"panic: {panic_string(log)}")
     print(f"prstatus_notes: {len(rips)}")
     print("cpus_listed:", " ".join(map(str, listed)))
-    print("cpus_regs:", " ".join(str(cpu) for cpu, rip in enumerate(rips) if rip))
+    print("cpus_regs:", " ".join(map(str, cpus_with_regs(prog, rips))))
     print("cpus_bt:", " ".join(map(str, with_bt)))
     print(f"panic_cpu: {panic_cpu}")
     print(f"panic_cpu_symbol: {symbol_at(prog, panic_cpu) if panic_cpu >= 0 else ''}")

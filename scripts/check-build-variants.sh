@@ -1,15 +1,15 @@
 #!/bin/bash
 # Build the full patched series of one base in the configurations the test
 # kernels do not cover: uniprocessor (configs/variants/nosmp.config), no
-# kexec or crash dump (nokexec.config), and kernel/panic.o for arm64 with
-# Debian's cross compiler (the weak default path of another architecture).
+# kexec or crash dump (nokexec.config), and the objects the series changes
+# on arm64 and s390 with Debian's cross compilers.
 #
 # Each variant has its own build dir next to the patched one; a build is
 # incremental and serialised with every other kernel build.
 #
 # usage: scripts/check-build-variants.sh BASE
 #        X86_VARIANTS="nosmp" scripts/check-build-variants.sh BASE  (a subset;
-#        "" for the arm64 check alone)
+#        "" for the arm64 and s390 checks alone)
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -34,38 +34,61 @@ build_x86_variant() {
 	echo "$base x86_64 $variant: vmlinux builds, no warnings"
 }
 
-# kernel/panic.o for arm64, which does not select ARCH_HAS_PANIC_HALT: it
-# builds, and nothing in it calls arch_panic_halt() (arm64 provides none,
-# so a reference would not link): panic_cpu_wait() is cpu_relax() there.
-build_arm64_panic_o() {
-	local base=$1 tree build symbols cross=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
-	qp_need_cmd aarch64-linux-gnu-gcc
+# The architectures the series touches besides x86, cross-built with
+# Debian's compilers from their defconfig (CRASH_DUMP and SMP on): ARCH,
+# the cross prefix, and the object that overrides panic_halt().
+CROSS_ARCHES="arm64:aarch64-linux-gnu-:arch/arm64/kernel/smp.o
+s390:s390x-linux-gnu-:arch/s390/kernel/ipl.o"
+
+# build_cross_objects BASE ARCH PREFIX OBJECT: kernel/panic.o and OBJECT
+# build with W=1 and no warnings; panic.o defines panic_cpus_released() and
+# a weak panic_halt(), and OBJECT overrides panic_halt() where the base's
+# series changes its source (the stable backports leave arm64 alone).
+# Objects only: a whole cross kernel is not what this checks.
+build_cross_objects() {
+	local base=$1 arch=$2 prefix=$3 object=$4 tree build
+	local cross=(ARCH="$arch" CROSS_COMPILE="$prefix")
+	qp_need_cmd "${prefix}gcc"
 	tree=$(qp_tree_dir "$base" patched)
-	build="$tree/.qp-o-arm64"
-	if ! make -C "$tree" O="$build" "${cross[@]}" tinyconfig >"$build.log" 2>&1 ||
-		! make -C "$tree" O="$build" "${cross[@]}" -j"$(nproc)" kernel/panic.o \
-			>>"$build.log" 2>&1; then
-		qp_die "$base arm64: kernel/panic.o does not build (see $build.log)"
+	build="$tree/.qp-o-$arch"
+	mkdir -p "$build"
+	if ! make -C "$tree" O="$build" "${cross[@]}" defconfig >"$build.log" 2>&1 ||
+		! make -C "$tree" O="$build" "${cross[@]}" -j"$(nproc)" W=1 \
+			kernel/panic.o "$object" >>"$build.log" 2>&1; then
+		qp_die "$base $arch: kernel/panic.o or $object does not build (see $build.log)"
 	fi
 	if grep -q 'warning:' "$build.log"; then
-		qp_die "$base arm64: compiler warnings (see $build.log)"
+		qp_die "$base $arch: compiler warnings (see $build.log)"
 	fi
+	expect_symbol "$base $arch" "$prefix" "$build/kernel/panic.o" T panic_cpus_released
+	expect_symbol "$base $arch" "$prefix" "$build/kernel/panic.o" W panic_halt
+	if git -C "$tree" diff --quiet base HEAD -- "${object%.o}.c"; then
+		echo "$base $arch: kernel/panic.o and $object build with W=1, no warnings; the series leaves $arch's wait as it is"
+		return 0
+	fi
+	expect_symbol "$base $arch" "$prefix" "$build/$object" T panic_halt
+	echo "$base $arch: kernel/panic.o and $object build with W=1, no warnings; $object overrides panic_halt()"
+}
+
+# expect_symbol WHAT PREFIX OBJECT TYPE NAME: nm shows NAME with TYPE.
+expect_symbol() {
+	local what=$1 prefix=$2 object=$3 type=$4 name=$5 symbols
 	# nm's whole output first: with pipefail, grep -q closing the pipe
 	# early would fail the check through nm's SIGPIPE.
-	symbols=$(aarch64-linux-gnu-nm "$build/kernel/panic.o")
-	grep -q ' T panic_cpu_wait$' <<<"$symbols" ||
-		qp_die "$base arm64: kernel/panic.o has no panic_cpu_wait (is the series applied?)"
-	! grep -q ' U arch_panic_halt$' <<<"$symbols" ||
-		qp_die "$base arm64: kernel/panic.o calls arch_panic_halt, which arm64 does not provide"
-	echo "$base arm64: kernel/panic.o builds and does not call arch_panic_halt"
+	symbols=$("${prefix}nm" "$object")
+	grep -q " $type $name\$" <<<"$symbols" ||
+		qp_die "$what: ${object##*/} has no '$type $name' (is the series applied?)"
 }
 
 check_all() {
 	local base=$1 variant
+	local arch prefix object
 	for variant in $X86_VARIANTS; do
 		build_x86_variant "$base" "$variant"
 	done
-	build_arm64_panic_o "$base"
+	while IFS=: read -r arch prefix object; do
+		build_cross_objects "$base" "$arch" "$prefix" "$object"
+	done <<<"$CROSS_ARCHES"
 }
 
 main() {

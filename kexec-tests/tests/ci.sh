@@ -15,7 +15,8 @@
 # On the primary base (7.3), PRIMARY_TESTS: every mechanism of the series
 # on the scenario that exercises it:
 #  - the vmcore: kdump with sysrq-c, and with an NMI panic on every CPU (the
-#    crash NMI reaches CPUs polling in nmi_panic_self_stop());
+#    crash NMI reaches CPUs polling in nmi_panic_self_stop()), and with
+#    panic_force_cpu= (the redirecting CPU saves its own registers);
 #  - the halt at each site: sysrq-c (the final wait), every CPU panicking
 #    (panic_smp_self_stop()), NMI panic on every CPU
 #    (nmi_panic_self_stop()), panic_force_cpu= (the redirecting CPU);
@@ -44,7 +45,7 @@
 # can count 6% long (6.1 patched, 10641 ms for panic=10, once in the five
 # runs on record), and CI must not fail on the emulator's timing.
 # shellcheck disable=SC2034 # read by run-tests
-PRIMARY_TESTS=(boot kdump-sysrq-c kdump-nmi-panic-all
+PRIMARY_TESTS=(boot kdump-sysrq-c kdump-nmi-panic-all kdump-force-cpu
 	cpu-sysrq-c cpu-panic-all cpu-nmi-panic-all cpu-force-cpu
 	panic-duration-nmi-panic-all-pn1 off-switch-sysrq-c panic-timeout
 	collector-sysrq-c collector-libvirt collector-unit accel-kvm-missing

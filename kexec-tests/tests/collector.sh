@@ -21,8 +21,8 @@ panic_cpu_symbol() {
 
 # assert_collected DUMP SMP SCENARIO [WHERE]: the reader opens the
 # collector's dump: the panic, every vCPU with its registers, and the
-# panicking CPU where WHERE says it must be: "halted" (default) in
-# arch_panic_halt() or the halt it calls, not spinning in mdelay();
+# panicking CPU where WHERE says it must be: "halted" (default) in x86's
+# panic_halt() or the safe_halt() it calls, not spinning in mdelay();
 # "paused" in pvpanic_send_event(), where QEMU stops a guest whose host
 # (libvirt with on_crash=preserve) pauses it at the pvpanic event.
 #
@@ -37,11 +37,12 @@ assert_collected() {
 	DUMPFILE="dumps/$dump" read_vmcore
 	DUMPFILE="dumps/$dump" assert_dump "$smp" "${SCEN_PANIC[$s]}" "${SCEN_LOG[$s]}"
 	sym=$(DUMPFILE="dumps/$dump" panic_cpu_symbol)
-	# arch_panic_halt() is halt(): through paravirt it ends in native_halt()
-	# (without PARAVIRT_XXL halt() is native_halt(), inlined); drgn names
-	# the innermost inlined function.
+	# panic_halt() halts with safe_halt(): through paravirt it ends in
+	# pv_native_safe_halt() and native_safe_halt() (inlined into
+	# panic_halt() without PARAVIRT); drgn names the innermost inlined
+	# function.
 	case "$where:$sym" in
-	halted:arch_panic_halt | halted:native_halt | halted:halt) ;;
+	halted:panic_halt | halted:native_safe_halt | halted:pv_native_safe_halt | halted:safe_halt) ;;
 	paused:pvpanic_send_event) ;;
 	*) t_fail "$dump: the panicking CPU is in '$sym', not $where" ;;
 	esac

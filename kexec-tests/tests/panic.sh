@@ -315,16 +315,16 @@ qp_test kdump-nmi-panic-all check both "kdump, NMI panic on every CPU: a note an
 # The CPU that redirects the panic marks itself offline (vpanic()) before it
 # stops; the crash NMI then either is not sent to it (with 2 vCPUs
 # apic_send_IPI_allbutself() sends nothing at all) or is ignored there
-# (exc_nmi() returns early on an offline CPU), so its registers are
-# saved only when it has not got that far yet: measured on 7.3.4 baseline,
-# 2 of 3 dumps lack them. That is upstream behaviour, not the series'; the
-# test demands the target CPU's registers and backtrace and reports
-# whether the redirecting CPU made it.
-qp_test kdump-force-cpu check both "kdump, panic_force_cpu=1, panic on CPU 0: the target CPU's panic in the dump"
-test_kdump_force_cpu() {
-	local s=force-cpu saved
-	scenario_usable "$s" 2
-	kdump_capture kdump 2 "${SCEN_APPEND[$s]} crash_kexec_post_notifiers=0" load
+# (exc_nmi() returns early on an offline CPU). Upstream, its registers are
+# saved only when it has not got that far yet (7.3.4 baseline: 2 of 3 dumps
+# with 2 vCPUs lack them; with 8 vCPUs and crash_kexec_post_notifiers=1, 7
+# notes of 8). The series' first patch saves them before it goes offline:
+# the patched kernel must have every CPU, the redirecting one with the
+# stack that called panic(); baseline's are reported.
+kdump_force_cpu() {
+	local smp=$1 pn=$2 s=force-cpu
+	scenario_usable "$s" "$smp"
+	kdump_capture kdump "$smp" "${SCEN_APPEND[$s]} crash_kexec_post_notifiers=$pn" load
 	grep -Eq "${SCEN_PANIC[$s]}" <<<"$(report_value panic)" ||
 		t_fail "the dump's panic '$(report_value panic)' does not match /${SCEN_PANIC[$s]}/"
 	grep -qF "${SCEN_LOG[$s]}" "$T/vmcore.log" || t_fail "the dump's log lacks '${SCEN_LOG[$s]}'"
@@ -332,11 +332,17 @@ test_kdump_force_cpu() {
 		t_fail "panic_cpu is '$(report_value panic_cpu)', not the target CPU 1"
 	grep -q '^bt 1: crash_setup_regs .*do_panic_on_target_cpu' "$T/vmcore.report" ||
 		t_fail "missing CPU: no backtrace of CPU 1's panic: $(grep '^bt 1:' "$T/vmcore.report")"
-	saved=no
-	[ "$(report_value prstatus_notes)" = 2 ] && saved=yes
-	echo "$(vmcore_reader): CPU 1 panicked (redirected), backtrace from its saved registers;" \
-		"CPU 0 (redirected, marked offline) registers saved: $saved"
+	echo "$(vmcore_reader), $smp vCPUs, crash_kexec_post_notifiers=$pn: CPU 1 panicked" \
+		"(redirected); registers saved for CPUs '$(report_value cpus_regs)'"
 	rm -f "$T/vmcore"
+	[ "$VARIANT" = patched ] || return 0
+	assert_vmcore "$smp" "${SCEN_PANIC[$s]}" "${SCEN_LOG[$s]}"
+	grep -q '^bt 0: .*vpanic' "$T/vmcore.report" ||
+		t_fail "CPU 0's backtrace does not reach vpanic(): $(grep '^bt 0:' "$T/vmcore.report")"
 }
+qp_test kdump-force-cpu check both "kdump, panic_force_cpu=1, panic on CPU 0, 2 vCPUs: patched saves every CPU, the redirecting one too" \
+	kdump_force_cpu 2 0
+qp_test kdump-force-cpu-8cpu check both "kdump, panic_force_cpu=1, panic on CPU 0, 8 vCPUs, crash_kexec_post_notifiers=1: patched saves every CPU" \
+	kdump_force_cpu 8 1
 qp_test kdump-hardirq-oops check both "kdump, oops in IRQ context with panic_on_oops: every CPU in the dump" \
 	kdump_scenario hardirq-oops 2
