@@ -15,8 +15,23 @@
  * LV_MAX_DUMPS run at once: libvirtd serves a client's requests five at a
  * time (max_client_requests) and would starve the keepalive. vCPU time comes
  * from virDomainGetVcpus() (libvirt reads it from /proc, in clock ticks:
- * 10 ms steps). A successful dump is recorded in the domain's live metadata,
- * so that a collector started again does not dump the same panic twice.
+ * 10 ms steps).
+ *
+ * The dump's file is created 0600 by the core before libvirtd opens it
+ * (libvirtd keeps an existing file's mode), and made 0600 again when done.
+ * libvirt 9.0's virDomainQemuMonitorCommandWithFiles() could hand QEMU a
+ * descriptor as the QMP backend does, but only through libvirt-qemu's
+ * unsupported monitor passthrough, which taints the domain and bypasses
+ * libvirt's job control; libvirtd itself already hands QEMU an open
+ * descriptor for virDomainCoreDumpWithFormat(), so QEMU never needs the
+ * directory either way.
+ *
+ * A successful dump is recorded in the domain's live metadata with the
+ * domain's id (new at every start) and its vCPUs' CPU time (which grows
+ * whenever the guest runs: after a reset, a resume), so that a collector
+ * started again does not dump the same panic twice, yet dumps the next
+ * one. There is no limit on the domains watched; one that is undefined is
+ * forgotten.
  *
  * libvirtd may restart at any time. Keepalive and the close callback tell
  * (the callback may run in a dump thread: it only raises a flag); the
@@ -47,6 +62,7 @@
 #define LV_MAX_DUMPS	4
 #define METADATA_URI	"https://github.com/quiet-panic/panic-collector"
 #define METADATA_KEY	"qp"
+#define VMCOREINFO_ON	"<vmcoreinfo state='on'/>"
 
 struct lv_vm {
 	struct vm *vm;
@@ -59,22 +75,19 @@ struct lv_vm {
 };
 
 static struct {
-	const char *uri;
 	virConnectPtr conn;
 	int lifecycle_id;
 	atomic_bool close_seen;		/* set by the close callback, any thread */
 	bool lost;			/* connected once, connection gone */
 	long long retry_ms, lost_ms;
 	char error[512];		/* the last libvirt error, kept */
-	const char *names[MAX_VMS];
-	int nnames;
 	/* uuids of domains already reported as not watchable */
-	char unwatchable[MAX_VMS][VIR_UUID_STRING_BUFLEN];
+	char (*unwatchable)[VIR_UUID_STRING_BUFLEN];
 	int nunwatchable;
 	int pipe_fd[2], pipe_watch;
 } lv = { .lifecycle_id = -1, .pipe_fd = { -1, -1 }, .pipe_watch = -1 };
 
-static struct lv_vm lvms[MAX_VMS];
+static struct lv_vm **lvms;
 static int nlvms;
 
 /* The last libvirt error of this thread, kept before anything resets it. */
@@ -162,10 +175,8 @@ static void console_file(const char *xml, char *path, size_t size)
 
 /* ---- the backend's answers to the core ---------------------------------- */
 
-static long long lv_vcpu_ns(struct vm *vm)
+static long long dom_vcpu_ns(virDomainPtr dom)
 {
-	struct lv_vm *l = vm->backend;
-	virDomainPtr dom = lookup(l);
 	virVcpuInfoPtr info = NULL;
 	virDomainInfo di;
 	long long sum = 0;
@@ -179,9 +190,28 @@ static long long lv_vcpu_ns(struct vm *vm)
 	for (i = 0; i < n; i++)
 		sum += info[i].cpuTime;
 	free(info);
+	return n > 0 ? sum : -1;
+}
+
+static long long lv_vcpu_ns(struct vm *vm)
+{
+	virDomainPtr dom = lookup(vm->backend);
+	long long ns = dom ? dom_vcpu_ns(dom) : -1;
+
 	if (dom)
 		virDomainFree(dom);
-	return n > 0 ? sum : -1;
+	return ns;
+}
+
+static long long lv_ram_bytes(struct vm *vm)
+{
+	virDomainPtr dom = lookup(vm->backend);
+	virDomainInfo di;
+	long long ram = dom && !virDomainGetInfo(dom, &di) ? (long long)di.maxMem << 10 : -1;
+
+	if (dom)
+		virDomainFree(dom);
+	return ram;
 }
 
 static int dump_format(void)
@@ -217,7 +247,7 @@ static void *dump_thread(void *arg)
 	return NULL;
 }
 
-static void lv_start_dump(struct vm *vm)
+static void lv_start_dump(struct vm *vm, int fd)
 {
 	struct lv_vm *l = vm->backend;
 
@@ -263,7 +293,10 @@ static void on_dump_thread(int watch, int fd, int events, void *opaque)
 		dump_thread_done(l);
 }
 
-/* Record the dump in the domain's live metadata: dumped once is enough. */
+/*
+ * Record the dump in the domain's live metadata: this panic is dumped. What
+ * tells this panic from the next one: the domain's id and vCPU time.
+ */
 static void lv_dumped(struct vm *vm)
 {
 	virDomainPtr dom = lookup(vm->backend);
@@ -271,20 +304,28 @@ static void lv_dumped(struct vm *vm)
 
 	if (!dom)
 		return;
-	snprintf(xml, sizeof(xml), "<dump file='%s'/>", strrchr(vm->path, '/') + 1);
+	snprintf(xml, sizeof(xml), "<dump file='%s' domid='%u' vcpu_ns='%lld'/>",
+		 strrchr(vm->path, '/') + 1, virDomainGetID(dom), dom_vcpu_ns(dom));
 	virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, METADATA_KEY,
 			     METADATA_URI, VIR_DOMAIN_AFFECT_LIVE);
 	virDomainFree(dom);
 }
 
-/* Was this panic dumped already (by an earlier collector)? */
+/*
+ * Was this panic dumped already (by an earlier collector)? Only if the
+ * domain has not started or run since: same id, same vCPU time.
+ */
 static bool dumped_before(virDomainPtr dom)
 {
 	char *meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, METADATA_URI,
 					  VIR_DOMAIN_AFFECT_LIVE);
+	const char *id = meta ? strstr(meta, "domid='") : NULL;
+	const char *ns = meta ? strstr(meta, "vcpu_ns='") : NULL;
+	bool same = id && ns && strtoul(id + 7, NULL, 10) == virDomainGetID(dom) &&
+		    strtoll(ns + 9, NULL, 10) == dom_vcpu_ns(dom);
 
 	free(meta);
-	return meta;
+	return same;
 }
 
 static void lv_apply_policy(struct vm *vm)
@@ -322,13 +363,17 @@ static void lv_apply_policy(struct vm *vm)
 
 static const char *lv_source(const struct vm *vm, char *buf, unsigned int size)
 {
-	snprintf(buf, size, "libvirt:%s", lv.uri);
+	snprintf(buf, size, "libvirt:%s", opt.libvirt);
 	return buf;
 }
 
+static void lv_abort_dump(struct vm *vm);
+
 static const struct vm_ops lv_ops = {
 	.vcpu_ns = lv_vcpu_ns,
+	.ram_bytes = lv_ram_bytes,
 	.start_dump = lv_start_dump,
+	.abort_dump = lv_abort_dump,
 	.apply_policy = lv_apply_policy,
 	.source = lv_source,
 	.dumped = lv_dumped,
@@ -342,8 +387,8 @@ static struct lv_vm *find_vm(const char *uuid)
 	int i;
 
 	for (i = 0; i < nlvms; i++)
-		if (!strcmp(lvms[i].uuid, uuid))
-			return &lvms[i];
+		if (!strcmp(lvms[i]->uuid, uuid))
+			return lvms[i];
 	return NULL;
 }
 
@@ -363,18 +408,32 @@ static bool reported_unwatchable(const char *uuid)
 	for (i = 0; i < lv.nunwatchable; i++)
 		if (!strcmp(lv.unwatchable[i], uuid))
 			return true;
-	if (lv.nunwatchable == MAX_VMS)
-		return true;	/* full: rather silent than repeating */
+	lv.unwatchable = realloc(lv.unwatchable, (lv.nunwatchable + 1) * sizeof(*lv.unwatchable));
+	if (!lv.unwatchable)
+		abort();
 	snprintf(lv.unwatchable[lv.nunwatchable++], VIR_UUID_STRING_BUFLEN, "%s", uuid);
 	return false;
+}
+
+/* An undefined domain: if it comes back, it is looked at again. */
+static void forget_unwatchable(const char *uuid)
+{
+	int i;
+
+	for (i = 0; i < lv.nunwatchable; i++)
+		if (!strcmp(lv.unwatchable[i], uuid)) {
+			memcpy(lv.unwatchable[i], lv.unwatchable[--lv.nunwatchable],
+			       VIR_UUID_STRING_BUFLEN);
+			return;
+		}
 }
 
 static bool named(const char *name)
 {
 	int i;
 
-	for (i = 0; i < lv.nnames; i++)
-		if (!strcmp(lv.names[i], name))
+	for (i = 0; i < opt.domains.n; i++)
+		if (!strcmp(opt.domains.v[i], name))
 			return true;
 	return false;
 }
@@ -387,14 +446,52 @@ static void report_unwatchable(const char *name, const char *uuid, const char *w
 
 	if (reported_unwatchable(uuid))
 		return;
-	if (!lv.nnames) {
-		fprintf(stderr, "%s: cannot be watched: %s\n", name, why);
-		fflush(stderr);
+	if (!opt.domains.n) {
+		error_line(name, "cannot be watched: %s", why);
+		alert_unwatchable(name, uuid, why);
 		return;
 	}
 	vm = vm_new(name, &lv_ops, NULL);
-	if (vm)
-		vm_fail(vm, "cannot be watched: %s", why);
+	snprintf(vm->uuid, sizeof(vm->uuid), "%s", uuid);
+	vm_fail(vm, "cannot be watched: %s", why);
+}
+
+/* A new VM for a watchable domain. */
+static struct lv_vm *add_vm(const char *name, const char *uuid, const char *console)
+{
+	struct lv_vm *l = calloc(1, sizeof(*l));
+	struct lv_vm **more = realloc(lvms, (nlvms + 1) * sizeof(*lvms));
+
+	if (!l || !more)
+		abort();
+	lvms = more;
+	lvms[nlvms++] = l;
+	snprintf(l->uuid, sizeof(l->uuid), "%s", uuid);
+	l->vm = vm_new(name, &lv_ops, l);
+	snprintf(l->vm->uuid, sizeof(l->vm->uuid), "%s", uuid);
+	snprintf(l->vm->console, sizeof(l->vm->console), "%s", console);
+	return l;
+}
+
+/* An undefined domain: its VM goes (unless a dump of it is under way). */
+static void forget_domain(virDomainPtr dom)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	struct lv_vm *l;
+	int i;
+
+	if (virDomainGetUUIDString(dom, uuid) < 0)
+		return;
+	forget_unwatchable(uuid);
+	l = find_vm(uuid);
+	if (!l || l->thread_running || l->vm->state == DUMPING)
+		return;
+	say(l->vm, "undefined: not watched any more");
+	vm_free(l->vm);
+	for (i = 0; i < nlvms; i++)
+		if (lvms[i] == l)
+			lvms[i] = lvms[--nlvms];
+	free(l);
 }
 
 /* The VM of @dom, made on first sight when it can be watched. */
@@ -403,7 +500,7 @@ static struct lv_vm *vm_of(virDomainPtr dom)
 	char uuid[VIR_UUID_STRING_BUFLEN], console[256];
 	const char *name = virDomainGetName(dom), *why;
 	struct lv_vm *l;
-	struct vm *vm;
+	bool vmcoreinfo;
 	char *xml;
 
 	if (virDomainGetUUIDString(dom, uuid) < 0)
@@ -411,28 +508,25 @@ static struct lv_vm *vm_of(virDomainPtr dom)
 	l = find_vm(uuid);
 	if (l)
 		return l;
-	if (lv.nnames && !named(name))
+	if (opt.domains.n && !named(name))
 		return NULL;
 	xml = virDomainGetXMLDesc(dom, 0);
 	if (!xml)
 		return NULL;	/* gone meanwhile */
 	why = unwatchable_reason(xml);
 	console_file(xml, console, sizeof(console));
+	vmcoreinfo = strstr(xml, VMCOREINFO_ON);
 	free(xml);
 	if (why) {
 		report_unwatchable(name, uuid, why);
 		return NULL;
 	}
-	if (nlvms == MAX_VMS || !(vm = vm_new(name, &lv_ops, NULL)))
-		return NULL;
-	l = &lvms[nlvms++];
-	memset(l, 0, sizeof(*l));
-	snprintf(l->uuid, sizeof(l->uuid), "%s", uuid);
-	l->vm = vm;
-	vm->backend = l;
-	snprintf(vm->uuid, sizeof(vm->uuid), "%s", uuid);
-	snprintf(vm->console, sizeof(vm->console), "%s", console);
-	vm_watching(vm, lv.uri);
+	l = add_vm(name, uuid, console);
+	vm_watching(l->vm, opt.libvirt);
+	if (!vmcoreinfo)
+		warn(l->vm, "no " VMCOREINFO_ON " in its <features>: its dumps will lack "
+		     "VMCOREINFO (kernel release, build ID), and crash and makedumpfile "
+		     "cannot read them; add it");
 	return l;
 }
 
@@ -481,8 +575,13 @@ static void check_crashed(struct lv_vm *l, virDomainPtr dom)
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail,
 			void *opaque)
 {
-	struct lv_vm *l = vm_of(dom);
+	struct lv_vm *l;
 
+	if (event == VIR_DOMAIN_EVENT_UNDEFINED && !watched(dom)) {
+		forget_domain(dom);
+		return 0;
+	}
+	l = vm_of(dom);
 	if (!l)
 		return 0;
 	switch (event) {
@@ -497,8 +596,11 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 		vm_rearm(l->vm, "again (the domain runs)");
 		break;
 	case VIR_DOMAIN_EVENT_STOPPED:
+		vm_finished(l->vm, "stopped before any panic");
+		break;
 	case VIR_DOMAIN_EVENT_UNDEFINED:
 		vm_finished(l->vm, "stopped before any panic");
+		forget_domain(dom);
 		break;
 	}
 	return 0;
@@ -517,23 +619,26 @@ static void scan_domains(void)
 	struct lv_vm *l;
 	int i, n;
 
-	for (i = 0; i < lv.nnames; i++) {
-		if (vm_named(lv.names[i]))
+	for (i = 0; i < opt.domains.n; i++) {
+		const char *name = opt.domains.v[i];
+
+		if (vm_named(name))
 			continue;
-		dom = virDomainLookupByName(lv.conn, lv.names[i]);
+		dom = virDomainLookupByName(lv.conn, name);
 		if (dom) {
 			virDomainFree(dom);
 			continue;
 		}
-		if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN && vm_new(lv.names[i], &lv_ops, NULL))
-			vm_fail(vm_named(lv.names[i]), "no domain '%s' at %s", lv.names[i], lv.uri);
+		if (virGetLastErrorCode() == VIR_ERR_NO_DOMAIN)
+			vm_fail(vm_new(name, &lv_ops, NULL), "no domain '%s' at %s", name, opt.libvirt);
 	}
 	n = virConnectListAllDomains(lv.conn, &doms, 0);
 	if (n < 0)
-		say(NULL, "cannot list the domains of %s: %s", lv.uri, keep_error());
+		error_line("panic-collector", "error: cannot list the domains of %s: %s",
+			   opt.libvirt, keep_error());
 	for (i = 0; i < n; i++) {
 		/* With --once, the domains that run now, or named ones. */
-		l = opt.once && !lv.nnames && !domain_active(doms[i]) && !watched(doms[i]) ?
+		l = opt.once && !opt.domains.n && !domain_active(doms[i]) && !watched(doms[i]) ?
 		    NULL : vm_of(doms[i]);
 		if (l)
 			check_crashed(l, doms[i]);
@@ -542,9 +647,9 @@ static void scan_domains(void)
 	free(doms);
 	/* Pending VMs whose domain is gone altogether. */
 	for (i = 0; i < nlvms; i++)
-		if (lvms[i].pending && lvms[i].vm->state == WATCHING) {
-			lvms[i].pending = false;
-			vm_fail(lvms[i].vm, "panicked, but the domain is gone when libvirtd came back: not dumped");
+		if (lvms[i]->pending && lvms[i]->vm->state == WATCHING) {
+			lvms[i]->pending = false;
+			vm_fail(lvms[i]->vm, "panicked, but the domain is gone when libvirtd came back: not dumped");
 		}
 }
 
@@ -557,7 +662,7 @@ static void on_close(virConnectPtr conn, int reason, void *opaque)
 
 static int lv_connect(void)
 {
-	virConnectPtr conn = virConnectOpen(lv.uri);
+	virConnectPtr conn = virConnectOpen(opt.libvirt);
 
 	if (!conn) {
 		keep_error();
@@ -610,13 +715,13 @@ static void connection_lost(void)
 	lv.lost = true;
 	lv.lost_ms = now_ms();
 	lv.retry_ms = lv.lost_ms + RECONNECT_MS;
-	say(NULL, "lost the connection to %s; reconnecting", lv.uri);
+	warn(NULL, "lost the connection to %s; reconnecting", opt.libvirt);
 	for (i = 0; i < nlvms; i++) {
-		struct vm *vm = lvms[i].vm;
+		struct vm *vm = lvms[i]->vm;
 
 		if (vm->state == SETTLING || vm->state == QUEUED) {
 			vm->state = WATCHING;
-			lvms[i].pending = true;
+			lvms[i]->pending = true;
 		}
 	}
 }
@@ -627,15 +732,14 @@ static void give_up(void)
 	int i;
 
 	for (i = 0; i < nlvms; i++)
-		if (lvms[i].vm->state != DONE && lvms[i].vm->state != FAILED)
-			vm_fail(lvms[i].vm, "libvirtd at %s gone for %d s: %s",
-				lv.uri, opt.connect_s, lv.error);
+		if (lvms[i]->vm->state != DONE && lvms[i]->vm->state != FAILED)
+			vm_fail(lvms[i]->vm, "libvirtd at %s gone for %d s: %s",
+				opt.libvirt, opt.connect_s, lv.error);
 	lv.lost = false;
 }
 
-void lv_tick(void)
+static void lv_tick(long long now)
 {
-	long long now = now_ms();
 	int i;
 
 	if (!lv.lost && atomic_load(&lv.close_seen) && lv.conn)
@@ -643,7 +747,7 @@ void lv_tick(void)
 	if (!lv.lost || now < lv.retry_ms)
 		return;
 	for (i = 0; i < nlvms; i++)
-		if (lvms[i].thread_running)
+		if (lvms[i]->thread_running)
 			return;	/* its dump must fail first */
 	forget_connection();
 	if (lv_connect()) {
@@ -653,39 +757,19 @@ void lv_tick(void)
 		return;
 	}
 	lv.lost = false;
-	say(NULL, "reconnected to %s", lv.uri);
+	say(NULL, "reconnected to %s", opt.libvirt);
 	scan_domains();
 }
 
-/* ---- set-up --------------------------------------------------------------- */
+/* ---- the backend ------------------------------------------------------------ */
 
-void lv_set_uri(const char *uri)
+static bool lv_wanted(void)
 {
-	if (lv.uri)
-		die_usage("--libvirt given twice");
-	lv.uri = uri;
-}
-
-void lv_add_domain(const char *name)
-{
-	if (lv.nnames == MAX_VMS)
-		die_usage("at most %d --domain options", MAX_VMS);
-	lv.names[lv.nnames++] = name;
-}
-
-bool lv_wanted(void)
-{
-	return lv.uri;
-}
-
-void lv_check_options(void)
-{
-	if (lv.nnames && !lv.uri)
-		die_usage("--domain needs --libvirt URI");
+	return opt.libvirt;
 }
 
 /* Connect (retrying for --connect seconds), watch, and look at every domain. */
-int lv_start(void)
+static int lv_start(void)
 {
 	long long give_up_ms = now_ms() + opt.connect_s * 1000LL;
 
@@ -698,8 +782,8 @@ int lv_start(void)
 		die_usage("cannot watch the dump threads' pipe");
 	while (lv_connect()) {
 		if (now_ms() >= give_up_ms || collector_stopping()) {
-			fprintf(stderr, "panic-collector: cannot connect to %s: %s\n",
-				lv.uri, lv.error);
+			error_line("panic-collector", "cannot connect to %s: %s", opt.libvirt,
+				   lv.error);
 			return -1;
 		}
 		usleep(RECONNECT_MS * 1000);
@@ -713,17 +797,46 @@ int lv_start(void)
  * way to cancel dump-guest-memory), so wait for it and let the core know
  * how it ended.
  */
-void lv_abort_dump(struct vm *vm)
+static void lv_abort_dump(struct vm *vm)
 {
 	struct lv_vm *l = vm->backend;
 
-	if (vm->ops != &lv_ops || !l || !l->thread_running)
+	if (!l || !l->thread_running)
 		return;
 	say(vm, "waiting for its dump to end");
 	dump_thread_done(l);
 }
 
-void lv_stop(void)
+/* SIGHUP: --domain may name others now: look at every domain again. */
+static void lv_reload(void)
+{
+	if (lv.conn && !lv.lost)
+		scan_domains();
+}
+
+/* A domain that stopped may start again: libvirt never runs out. */
+static bool lv_may_find_more(void)
+{
+	return true;
+}
+
+static int lv_unwatchable(void)
+{
+	return opt.domains.n ? 0 : lv.nunwatchable;
+}
+
+static void lv_stop(void)
 {
 	forget_connection();
 }
+
+const struct backend lv_backend = {
+	.name = "libvirt",
+	.wanted = lv_wanted,
+	.start = lv_start,
+	.tick = lv_tick,
+	.reload = lv_reload,
+	.may_find_more = lv_may_find_more,
+	.unwatchable = lv_unwatchable,
+	.stop = lv_stop,
+};

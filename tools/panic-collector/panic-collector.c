@@ -2,35 +2,35 @@
 /*
  * panic-collector - dump panicked guests from the host, no crashkernel.
  *
- * See usage() below (also: panic-collector --help), written as a man page.
+ * See usage() in options.c (also: panic-collector --help), written as a
+ * man page, and collector.h for the parts.
  *
- * Guests come from raw QMP sockets (qmp.c) or from libvirt (libvirt.c);
- * one event loop, libvirt's default event implementation, serves both.
- * Each VM goes through:
+ * This is the core: one event loop, libvirt's default event implementation,
+ * serves every backend (backends[] below). Each VM goes through:
  *
  *   WATCHING   its backend waits for the panic (QMP GUEST_PANICKED, or
- *              libvirt's lifecycle event CRASHED/PANICKED)
+ *              libvirt's lifecycle event CRASHED/PANICKED), or finds the
+ *              guest panicked already when it connects
  *   SETTLING   sampling its vCPUs' host CPU time once a second until they
  *              are quiet or --settle runs out
- *   QUEUED     waiting for one of the --jobs dump slots
- *   DUMPING    the backend dumps into NAME-TIME.FORMAT.partial; renamed and
- *              described (NAME-TIME.FORMAT.json) on success
+ *   QUEUED     waiting for one of the --jobs dump slots; the disk guard
+ *              (guard.c) may refuse it then: one error line, left as it is
+ *   DUMPING    the backend dumps into NAME-TIME.FORMAT.partial (created
+ *              0600 here); renamed and described (NAME-TIME.FORMAT.json) on
+ *              success, then retention
  *   POLICY     pause, quit or restart asked for, waiting for the answer
  *   DONE       policy applied, or FAILED with a reason
  *
  * A dump that fails (disk full, VM gone, libvirtd gone, QEMU error) leaves
- * no file behind, only one error line; the exit status says whether any VM
- * failed.
+ * no file behind, only one error line. SIGTERM ends the collector with
+ * status 0 once the dumps under way ended or were cut short cleanly.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <limits.h>
-#include <math.h>
-#include <json-c/json.h>
 #include <libvirt/libvirt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,35 +47,19 @@
 #define TICK_MS		200
 #define SAMPLE_MS	1000
 
+/* Every way of reaching a guest; adding one is adding it here. */
+const struct backend *const backends[] = { &qmp_backend, &lv_backend, NULL };
+
 static const char *const state_names[] = {
 	"watching", "settling", "queued", "dumping", "applying the policy",
 	"done", "failed",
 };
 
-static const char *const policy_names[] = {
-	[POLICY_KEEP] = "keep", [POLICY_PAUSE] = "pause",
-	[POLICY_QUIT] = "quit", [POLICY_RESTART] = "restart",
-};
-
-static const char *const formats[] = {
-	"kdump-zlib", "kdump-lzo", "kdump-snappy", "elf",
-};
-
-struct options opt = {
-	.format = "kdump-zlib",
-	.policy = POLICY_KEEP,
-	.jobs = 2,
-	.settle_s = 30,
-	.connect_s = 30,
-	.quiet_pct = 1.0,
-};
-
-static struct vm vms[MAX_VMS];
+static struct vm **vms;
 static int nvms;
-/* Failures so far: the exit status, whatever became of the VMs later. */
+/* Failures so far (--once's exit status), whatever became of the VMs later. */
 static int failures;
-static volatile sig_atomic_t stop_requested;
-static char dir_path[PATH_MAX];
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 long long now_ms(void)
 {
@@ -85,50 +69,22 @@ long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-const char *policy_name(enum policy p)
-{
-	return policy_names[p];
-}
-
 const char *vm_state_name(const struct vm *vm)
 {
 	return state_names[vm->state];
 }
 
-/* One line on stdout, "NAME: ...", for everything that goes well. */
-void say(const struct vm *vm, const char *fmt, ...)
+int vm_count(void)
 {
-	va_list ap;
-
-	printf("%s: ", vm ? vm->name : "panic-collector");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
+	return nvms;
 }
 
-/* A usage or setup error: one line on stderr, exit status 2. */
-void die_usage(const char *fmt, ...)
+struct vm *vm_at(int i)
 {
-	va_list ap;
-
-	fputs("panic-collector: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
+	return vms[i];
 }
 
-/* "NAME: error: ..." on stderr: what went wrong with a VM, in one line. */
-void vm_error_line(const struct vm *vm, const char *why)
-{
-	fprintf(stderr, "%s: error: %s\n", vm->name, why);
-	fflush(stderr);
-}
-
-/* The one error line of a VM, and the end of its road: no partial dump. */
+/* A VM's end: the one error line, no partial dump, an alert. */
 void vm_fail(struct vm *vm, const char *fmt, ...)
 {
 	va_list ap;
@@ -139,9 +95,22 @@ void vm_fail(struct vm *vm, const char *fmt, ...)
 	if (vm->partial[0])
 		unlink(vm->partial);
 	vm->partial[0] = '\0';
+	/* Failed before it was ever watched: it cannot be watched. */
+	vm->unwatchable = !vm->watched;
 	vm->state = FAILED;
 	failures++;
 	vm_error_line(vm, vm->why);
+	alert(vm, vm->unwatchable ? ALERT_UNWATCHABLE : ALERT_FAILED, vm->why);
+}
+
+/* The disk guard said no: one line, and the guest is left as it is. */
+static void vm_refuse(struct vm *vm, const char *why)
+{
+	snprintf(vm->why, sizeof(vm->why), "refused: %s", why);
+	vm->state = DONE;
+	failures++;
+	vm_error_line(vm, vm->why);
+	alert(vm, ALERT_REFUSED, vm->why);
 }
 
 struct vm *vm_named(const char *name)
@@ -149,39 +118,54 @@ struct vm *vm_named(const char *name)
 	int i;
 
 	for (i = 0; i < nvms; i++)
-		if (!strcmp(vms[i].name, name))
-			return &vms[i];
+		if (!strcmp(vms[i]->name, name))
+			return vms[i];
 	return NULL;
 }
 
-/* A new VM, watching; NULL (said once) when MAX_VMS are watched already. */
+/* A new VM, waiting for its backend to watch it. */
 struct vm *vm_new(const char *name, const struct vm_ops *ops, void *backend)
 {
-	static bool said;
-	struct vm *vm;
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct vm **more = realloc(vms, (nvms + 1) * sizeof(*vms));
 
-	if (nvms == MAX_VMS) {
-		if (!said)
-			fprintf(stderr, "panic-collector: watching %d VMs already: %s and later ones are not watched\n",
-				MAX_VMS, name);
-		said = true;
-		return NULL;
-	}
-	vm = &vms[nvms++];
-	memset(vm, 0, sizeof(*vm));
+	if (!vm || !more)
+		abort();
+	vms = more;
+	vms[nvms++] = vm;
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	vm->ops = ops;
 	vm->backend = backend;
 	vm->state = WATCHING;
 	vm->last_ns = -1;
+	alerts_changed();
 	return vm;
+}
+
+/* The guest is gone for good (a domain undefined, a socket removed). */
+void vm_free(struct vm *vm)
+{
+	int i;
+
+	for (i = 0; i < nvms; i++)
+		if (vms[i] == vm)
+			break;
+	if (i == nvms)
+		return;
+	vms[i] = vms[--nvms];
+	free(vm->dump_times);
+	free(vm);
+	alerts_changed();
 }
 
 void vm_watching(struct vm *vm, const char *what)
 {
 	vm->state = WATCHING;
 	vm->retries = 0;
+	vm->panic_ms = 0;
+	vm->watched = true;
 	say(vm, "watching %s", what);
+	alerts_changed();
 }
 
 /* A VM that ran again (restarted, resumed): watch it again, but for --once. */
@@ -198,6 +182,7 @@ void vm_finished(struct vm *vm, const char *why)
 		return;
 	say(vm, "%s", why);
 	vm->state = DONE;
+	alerts_changed();
 }
 
 bool collector_stopping(void)
@@ -214,6 +199,7 @@ void vm_panicked(struct vm *vm, const char *how)
 	    how, opt.settle_s);
 	vm->state = SETTLING;
 	vm->panic_ms = now_ms();
+	vm->panic_time = time(NULL);
 	vm->sample_ms = vm->panic_ms;
 	vm->last_ns = vm->ops->vcpu_ns(vm);
 }
@@ -247,18 +233,13 @@ void vm_crash_loaded(struct vm *vm)
 	vm->state = DONE;
 }
 
-static const char *file_suffix(void)
-{
-	return strcmp(opt.format, "elf") ? "kdump" : "elf";
-}
-
 /* Dumps under way, of every backend (@ops NULL) or of one. */
 static int active_dumps(const struct vm_ops *ops)
 {
 	int i, n = 0;
 
 	for (i = 0; i < nvms; i++)
-		n += vms[i].state == DUMPING && (!ops || vms[i].ops == ops);
+		n += vms[i]->state == DUMPING && (!ops || vms[i]->ops == ops);
 	return n;
 }
 
@@ -269,83 +250,54 @@ static bool dump_slot_free(const struct vm *vm)
 	       (!vm->ops->max_dumps || active_dumps(vm->ops) < vm->ops->max_dumps);
 }
 
-static void start_dump(struct vm *vm)
+/*
+ * The dump's file, created here 0600 whoever writes it (QEMU gets the open
+ * descriptor; libvirtd opens the path and keeps its mode). -1 with errno
+ * EEXIST: a dump of this VM started in this second already.
+ */
+static int create_partial(struct vm *vm)
 {
 	char stamp[32];
 	time_t t = time(NULL);
 
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime(&t));
 	snprintf(vm->path, sizeof(vm->path), "%.300s/%.63s-%s.%s", opt.dir,
-		 vm->name, stamp, file_suffix());
+		 vm->name, stamp, options_format_suffix());
 	snprintf(vm->partial, sizeof(vm->partial), "%s.partial", vm->path);
-	vm->dump_start_ms = now_ms();
-	vm->state = DUMPING;
-	say(vm, "dumping (%s, vCPUs %s) to %s", opt.format,
-	    vm->quiet ? "quiet" : "NOT quiet", vm->path);
-	vm->ops->start_dump(vm);
-}
-
-/*
- * The panic line of the VM's console log, if we know where it is: the last
- * one (a log may hold earlier boots), in the last MiB (a log may be huge,
- * and this runs in the event loop).
- */
-static void panic_line(const struct vm *vm, char *line, size_t size)
-{
-	char buf[1024];
-	FILE *f = vm->console[0] ? fopen(vm->console, "r") : NULL;
-
-	line[0] = '\0';
-	if (f && fseek(f, -(1L << 20), SEEK_END))
-		rewind(f);
-	while (f && fgets(buf, sizeof(buf), f)) {
-		char *p = strstr(buf, "Kernel panic - not syncing");
-
-		if (p) {
-			p[strcspn(p, "\r\n")] = '\0';
-			snprintf(line, size, "%s", p);
-		}
-	}
-	if (f)
-		fclose(f);
-}
-
-static json_object *string_or_null(const char *s)
-{
-	return s && s[0] ? json_object_new_string(s) : NULL;
-}
-
-static int write_metadata(const struct vm *vm, long long bytes)
-{
-	json_object *m = json_object_new_object();
-	char file[530], tmp[540], line[512], stamp[32], source[400];
-	time_t t = time(NULL);
-	int rc;
-
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	panic_line(vm, line, sizeof(line));
-	json_object_object_add(m, "vm", json_object_new_string(vm->name));
-	json_object_object_add(m, "uuid", string_or_null(vm->uuid));
-	json_object_object_add(m, "source",
-			       json_object_new_string(vm->ops->source(vm, source, sizeof(source))));
-	json_object_object_add(m, "time", json_object_new_string(stamp));
-	json_object_object_add(m, "dump", json_object_new_string(strrchr(vm->path, '/') + 1));
-	json_object_object_add(m, "format", json_object_new_string(opt.format));
-	json_object_object_add(m, "bytes", json_object_new_int64(bytes));
-	json_object_object_add(m, "dump_ms", json_object_new_int64(now_ms() - vm->dump_start_ms));
-	json_object_object_add(m, "vcpus_quiet", json_object_new_boolean(vm->quiet));
-	json_object_object_add(m, "vcpu_ns_last_second", json_object_new_int64(vm->quiet_ns));
-	json_object_object_add(m, "panic_line", string_or_null(line));
-	json_object_object_add(m, "policy", json_object_new_string(policy_name(opt.policy)));
-	snprintf(file, sizeof(file), "%s.json", vm->path);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
-	rc = json_object_to_file_ext(tmp, m, JSON_C_TO_STRING_PRETTY);
-	json_object_put(m);
-	if (rc || rename(tmp, file)) {
-		unlink(tmp);
+	if (!access(vm->path, F_OK)) {
+		errno = EEXIST;
 		return -1;
 	}
-	return 0;
+	return open(vm->partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+static void start_dump(struct vm *vm)
+{
+	const char *refused = guard_check(vm);
+	int fd;
+
+	if (refused) {
+		vm_refuse(vm, refused);
+		return;
+	}
+	fd = create_partial(vm);
+	if (fd < 0) {
+		if (errno == EEXIST) {
+			vm->partial[0] = '\0';
+			return;		/* the next second, at a later tick */
+		}
+		vm->partial[0] = '\0';
+		vm->state = DUMPING;
+		vm_dump_done(vm, strerror(errno));
+		return;
+	}
+	vm->dump_start_ms = now_ms();
+	vm->state = DUMPING;
+	guard_dumped(vm);
+	say(vm, "dumping (%s, vCPUs %s) to %s", opt.format,
+	    vm->quiet ? "quiet" : "NOT quiet", vm->path);
+	vm->ops->start_dump(vm, fd);
+	close(fd);
 }
 
 /*
@@ -375,18 +327,22 @@ void vm_dump_done(struct vm *vm, const char *error)
 		vm_fail(vm, "dump failed: %s%s; partial dump removed", error, dump_dir_full());
 		return;
 	}
-	if (stat(vm->partial, &sb) || rename(vm->partial, vm->path)) {
+	/* Whatever wrote it, nobody else reads it. */
+	if (stat(vm->partial, &sb) || chmod(vm->partial, 0600) || rename(vm->partial, vm->path)) {
 		vm_fail(vm, "dump completed but %s is missing: %s", vm->partial, strerror(errno));
 		return;
 	}
 	vm->partial[0] = '\0';
-	if (write_metadata(vm, sb.st_size)) {
+	if (metadata_write(vm, sb.st_size)) {
 		unlink(vm->path);
 		vm_fail(vm, "cannot write %s.json (disk full?): dump removed", vm->path);
 		return;
 	}
 	say(vm, "dumped %lld bytes in %lld ms: %s", (long long)sb.st_size,
 	    now_ms() - vm->dump_start_ms, vm->path);
+	alert_dump_bytes(sb.st_size);
+	alert(vm, ALERT_DUMPED, NULL);
+	guard_retention(vm);
 	if (vm->ops->dumped)
 		vm->ops->dumped(vm);
 	if (opt.policy == POLICY_KEEP) {
@@ -448,180 +404,93 @@ static bool all_finished(void)
 	int i;
 
 	for (i = 0; i < nvms; i++)
-		if (vms[i].state != DONE && vms[i].state != FAILED)
+		if (vms[i]->state != DONE && vms[i]->state != FAILED)
 			return false;
 	return true;
+}
+
+static bool may_find_more(void)
+{
+	const struct backend *const *b;
+
+	for (b = backends; *b; b++)
+		if ((*b)->wanted() && (*b)->may_find_more())
+			return true;
+	return false;
+}
+
+static void reload(void)
+{
+	const struct backend *const *b;
+
+	reload_requested = 0;
+	if (!options_reload())
+		return;
+	for (b = backends; *b; b++)
+		if ((*b)->wanted() && (*b)->reload)
+			(*b)->reload();
+	alerts_changed();
 }
 
 /* Every TICK_MS: sample the settling VMs, start what the slots allow. */
 static void tick(int timer, void *opaque)
 {
+	const struct backend *const *b;
 	long long now = now_ms();
 	int i;
 
-	qmp_tick();
-	lv_tick();
+	if (reload_requested)
+		reload();
+	for (b = backends; *b; b++)
+		if ((*b)->wanted())
+			(*b)->tick(now);
 	for (i = 0; i < nvms; i++)
-		sample(&vms[i], now);
+		sample(vms[i], now);
 	for (i = 0; i < nvms; i++)
-		if (vms[i].state == QUEUED && dump_slot_free(&vms[i]))
-			start_dump(&vms[i]);
+		if (vms[i]->state == QUEUED && dump_slot_free(vms[i]))
+			start_dump(vms[i]);
+	alerts_tick(now);
+}
+
+/* Stopping: the dumps under way end (libvirt) or are cut short (QMP). */
+static void stop_dumps(void)
+{
+	int i;
+
+	for (i = 0; i < nvms; i++) {
+		if (vms[i]->state != DUMPING)
+			continue;
+		vms[i]->ops->abort_dump(vms[i]);
+		if (vms[i]->state == DUMPING)
+			vm_fail(vms[i], "stopped during the dump; partial dump removed");
+	}
 }
 
 static int run(void)
 {
-	int i;
+	const struct backend *const *b;
 
 	if (virEventAddTimeout(TICK_MS, tick, NULL, NULL) < 0)
 		die_usage("cannot add the event loop's timer");
-	qmp_start();
-	if (lv_wanted() && lv_start())
-		return 1;
+	for (b = backends; *b; b++)
+		if ((*b)->wanted() && (*b)->start())
+			return 1;
 	if (opt.once && !nvms)
 		say(NULL, "nothing to watch");
-	while (!stop_requested && !(opt.once && all_finished()))
+	while (!stop_requested && !(all_finished() && (opt.once || !may_find_more())))
 		if (virEventRunDefaultImpl() < 0)
 			break;
-	for (i = 0; i < nvms; i++) {
-		if (vms[i].state != DUMPING)
-			continue;
-		/* A libvirt dump cannot be cut short: it may end well. */
-		lv_abort_dump(&vms[i]);
-		if (vms[i].state == DUMPING)
-			vm_fail(&vms[i], "stopped during the dump; partial dump removed");
-	}
-	lv_stop();
-	return failures ? 1 : 0;
+	if (!stop_requested && !opt.once)
+		say(NULL, "nothing left to watch: every VM given has ended or cannot be watched");
+	stop_dumps();
+	alerts_tick(now_ms());
+	for (b = backends; *b; b++)
+		if ((*b)->wanted())
+			(*b)->stop();
+	return !stop_requested && failures ? 1 : 0;
 }
 
-/* ---- command line ------------------------------------------------------- */
-
-static void usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-"NAME\n"
-"    panic-collector - dump panicked guests from the host\n"
-"\n"
-"SYNOPSIS\n"
-"    panic-collector --dir DIR [options] [NAME=]QMP_SOCKET...\n"
-"    panic-collector --dir DIR --libvirt URI [--domain NAME]... [options]\n"
-"\n"
-"DESCRIPTION\n"
-"    Watches guests for a panic: over their QMP socket (QEMU started with\n"
-"    -device pvpanic, -action panic=none and, for makedumpfile and crash,\n"
-"    -device vmcoreinfo), or through libvirt (domains with a <panic> device\n"
-"    and <features><acpi/></features>; every domain of URI, or the ones\n"
-"    named with --domain). On the panic it waits until the guest's vCPUs are\n"
-"    quiet, dumps its memory into DIR/NAME-TIME.kdump with NAME-TIME.kdump.json\n"
-"    metadata next to it, then applies the policy. No crashkernel\n"
-"    reservation is needed in the guest. A guest that panics with a crash\n"
-"    kernel loaded (pvpanic \"crash loaded\") dumps itself and is left alone.\n"
-"    Output lines start with the VM name; a failed dump leaves no file and\n"
-"    one line \"NAME: error: ...\" on stderr.\n"
-"\n"
-"    With --libvirt, the dump is libvirt's memory-only core dump\n"
-"    (virsh dump --memory-only), written by libvirtd; domains that are\n"
-"    already crashed when the collector connects (or reconnects, after\n"
-"    libvirtd restarted) are dumped too. A domain without a panic device\n"
-"    cannot be watched: it is reported once.\n"
-"\n"
-"OPTIONS\n"
-"    -d, --dir DIR         where dumps and metadata go (must exist)\n"
-"    -f, --format FMT      kdump-zlib (default), kdump-lzo, kdump-snappy or elf\n"
-"    -p, --policy P        after the dump: keep (default, leave it as it is),\n"
-"                          pause, quit (QMP quit; libvirt: destroy) or\n"
-"                          restart (reset and run)\n"
-"    -j, --jobs N          dumps at the same time (default 2; at most 4 through\n"
-"                          one libvirt connection, libvirtd's request limit)\n"
-"    -s, --settle SEC      longest wait for quiet vCPUs; dump anyway after it\n"
-"                          (default 30)\n"
-"    -q, --quiet-pct PCT   quiet: vCPUs under PCT %% of one core over one\n"
-"                          second (default 1)\n"
-"    -c, --console NAME=LOG  a QMP guest's console log: its panic line goes\n"
-"                          into the metadata (libvirt: the domain's\n"
-"                          file-backed serial console, found by itself)\n"
-"    -w, --connect SEC     keep trying to connect this long (default 30)\n"
-"    -L, --libvirt URI     watch the domains of this libvirt connection\n"
-"    -D, --domain NAME     with --libvirt: only this domain (repeatable)\n"
-"    -1, --once            exit once every watched VM is dumped, has failed or\n"
-"                          has ended without a panic (with --libvirt and no\n"
-"                          --domain: the domains running when it starts)\n"
-"    -h, --help            this text\n"
-"\n"
-"EXIT STATUS\n"
-"    0 every watched VM that panicked was dumped, 1 a dump failed or a VM\n"
-"    could not be watched, 2 bad usage.\n"
-"\n"
-"EXAMPLES\n"
-"    panic-collector -d /var/crash/guests -p quit -1 web1=/run/qemu/web1.qmp\n"
-"    panic-collector -d /var/crash/guests --libvirt qemu:///system\n");
-	exit(status);
-}
-
-/* @text as a whole number from @min to @max, or one line naming @what. */
-static int parse_int(const char *what, const char *text, int min, int max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (!*text || *end || errno || v < min || v > max)
-		die_usage("%s: '%s' is not a whole number from %d to %d", what, text, min, max);
-	return v;
-}
-
-/* @text as a percentage, or one line naming @what. */
-static double parse_pct(const char *what, const char *text)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(text, &end);
-	if (!*text || *end || errno || !isfinite(v) || v < 0 || v > 100)
-		die_usage("%s: '%s' is not a number from 0 to 100", what, text);
-	return v;
-}
-
-static enum policy parse_policy(const char *p)
-{
-	unsigned int i;
-
-	for (i = 0; i < sizeof(policy_names) / sizeof(policy_names[0]); i++)
-		if (!strcmp(p, policy_names[i]))
-			return i;
-	die_usage("--policy: unknown policy '%s' (one of: keep pause quit restart)", p);
-	return POLICY_KEEP;
-}
-
-static const char *parse_format(const char *f)
-{
-	unsigned int i;
-
-	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
-		if (!strcmp(f, formats[i]))
-			return formats[i];
-	die_usage("--format: unknown format '%s' (one of: kdump-zlib kdump-lzo kdump-snappy elf)", f);
-	return NULL;
-}
-
-/*
- * --dir, as an absolute path: QEMU resolves a relative "file:" path in its
- * own working directory, and libvirtd in its own.
- */
-static const char *check_dir(const char *dir)
-{
-	struct stat sb;
-
-	if (stat(dir, &sb) || !S_ISDIR(sb.st_mode))
-		die_usage("--dir %s is not a directory", dir);
-	if (access(dir, W_OK))
-		die_usage("--dir %s is not writable", dir);
-	if (!realpath(dir, dir_path) || strlen(dir_path) > 300)
-		die_usage("--dir %s: cannot resolve it to a path of at most 300 bytes", dir);
-	return dir_path;
-}
+/* ---- the dump directory --------------------------------------------------- */
 
 /*
  * One collector per dump directory: a second one would take the first one's
@@ -661,8 +530,10 @@ static void remove_stale_partials(void)
 		closedir(d);
 }
 
+/* ---- signals ------------------------------------------------------------------ */
+
 /* The first SIGINT or SIGTERM stops the collector; a second one kills it. */
-static void on_signal(int sig)
+static void on_stop(int sig)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 
@@ -670,63 +541,31 @@ static void on_signal(int sig)
 	sigaction(sig, &dfl, NULL);
 }
 
+/* SIGHUP: re-read the configuration at the next tick. */
+static void on_hup(int sig)
+{
+	reload_requested = 1;
+}
+
 static void catch_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal }, ign = { .sa_handler = SIG_IGN };
+	struct sigaction stop = { .sa_handler = on_stop }, hup = { .sa_handler = on_hup };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&stop.sa_mask);
+	sigemptyset(&hup.sa_mask);
+	sigaction(SIGINT, &stop, NULL);
+	sigaction(SIGTERM, &stop, NULL);
+	sigaction(SIGHUP, &hup, NULL);
 	sigaction(SIGPIPE, &ign, NULL);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "dir", 1, NULL, 'd' }, { "format", 1, NULL, 'f' },
-		{ "policy", 1, NULL, 'p' }, { "jobs", 1, NULL, 'j' },
-		{ "settle", 1, NULL, 's' }, { "quiet-pct", 1, NULL, 'q' },
-		{ "console", 1, NULL, 'c' }, { "connect", 1, NULL, 'w' },
-		{ "libvirt", 1, NULL, 'L' }, { "domain", 1, NULL, 'D' },
-		{ "once", 0, NULL, '1' }, { "help", 0, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *consoles[MAX_VMS];
-	int c, i, nconsoles = 0;
-
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:f:p:j:s:q:c:w:L:D:1h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd': opt.dir = optarg; break;
-		case 'f': opt.format = parse_format(optarg); break;
-		case 'p': opt.policy = parse_policy(optarg); break;
-		case 'j': opt.jobs = parse_int("--jobs", optarg, 1, MAX_VMS); break;
-		case 's': opt.settle_s = parse_int("--settle", optarg, 0, 86400); break;
-		case 'q': opt.quiet_pct = parse_pct("--quiet-pct", optarg); break;
-		case 'c':
-			if (nconsoles == MAX_VMS)
-				die_usage("at most %d --console options", MAX_VMS);
-			consoles[nconsoles++] = optarg;
-			break;
-		case 'w': opt.connect_s = parse_int("--connect", optarg, 0, 86400); break;
-		case 'L': lv_set_uri(optarg); break;
-		case 'D': lv_add_domain(optarg); break;
-		case '1': opt.once = true; break;
-		case 'h': usage(0); break;
-		case ':': die_usage("%s needs a value (see --help)", argv[optind - 1]);
-		default: die_usage("unknown option %s (see --help)", argv[optind - 1]);
-		}
-	}
-	if (!opt.dir)
-		die_usage("no --dir given (see --help)");
-	opt.dir = check_dir(opt.dir);
-	lv_check_options();
-	if (optind == argc && !lv_wanted())
-		die_usage("nothing to watch: give QMP sockets or --libvirt URI (see --help)");
-	for (i = optind; i < argc; i++)
-		qmp_add_vm(argv[i]);
-	for (i = 0; i < nconsoles; i++)
-		qmp_set_console(consoles[i]);
+	/* Guest memory holds secrets: nothing created here is for others. */
+	umask(0077);
+	log_init();
+	options_parse(argc, argv);
 	catch_signals();
 	lock_dir();
 	remove_stale_partials();
