@@ -352,6 +352,29 @@ test_collector_svc_messages() {
 	[ -z "$(ls -A "$T/dumps")" ] || t_fail "files left in the dump dir: $(ls "$T/dumps")"
 }
 
+# Under systemd (JOURNAL_STREAM names stdout's and stderr's device and
+# inode) every line carries its priority: journalctl -p err shows errors.
+qp_test collector-svc-journal check patched "with JOURNAL_STREAM, error lines start <3>, warnings <4>, the rest <6>; without it, plain text"
+test_collector_svc_journal() {
+	local rc=0 out err
+	svc_setup
+	chmod 755 "$T/dumps"
+	: >"$T/j.out"
+	: >"$T/j.err"
+	out=$(stat -c %d:%i "$T/j.out")
+	err=$(stat -c %d:%i "$T/j.err")
+	JOURNAL_STREAM=$err timeout 20 "$COLLECTOR" --dir "$T/dumps" \
+		--connect 0 --once "$T/none.qmp" >>"$T/j.out" 2>>"$T/j.err" || rc=$?
+	[ "$rc" = 1 ] || t_fail "exit $rc, want 1"
+	grep -q "^<3>none: error: cannot connect to " "$T/j.err" || t_fail "no <3> error line: $(cat "$T/j.err")"
+	svc_fake_qmp "$T/j.qmp" --status guest-panicked
+	JOURNAL_STREAM=$out timeout 20 "$COLLECTOR" --dir "$T/dumps" --settle 0 --once "$T/j.qmp" \
+		>>"$T/j.out" 2>>"$T/j.err" || t_fail "the collector failed: $(cat "$T/j.err")"
+	grep -q "^<4>panic-collector: warning: --dir " "$T/j.out" || t_fail "no <4> warning line: $(cat "$T/j.out")"
+	grep -q "^<6>j: dumped " "$T/j.out" || t_fail "no <6> line: $(cat "$T/j.out")"
+	cat "$T/j.err" "$T/j.out"
+}
+
 # svc_prom FILE NAME [LABELS]: the value of metric NAME{LABELS} in FILE,
 # once FILE has # HELP and # TYPE lines for it.
 svc_prom() {
@@ -490,7 +513,7 @@ test_collector_svc_libvirt_many() {
 		svc_lv_domain noinfo 00000000-0000-4000-9000-000000000001 | sed "s|<vmcoreinfo state='on'/>||"
 		echo "</node>"
 	} >"$T/many.xml"
-	svc_start --libvirt "test://$T/many.xml"
+	svc_start --libvirt "test://$T/many.xml" --metrics "$T/many.prom"
 	svc_line '^noinfo: watching' 30
 	svc_line '^d1030: watching' 5
 	sleep 1
@@ -501,6 +524,10 @@ test_collector_svc_libvirt_many() {
 		t_fail "no single line for plain: $(cat "$T/svc.err")"
 	[ "$(svc_count "^noinfo: warning: no <vmcoreinfo state='on'/>" "$T/svc.out")" = 1 ] ||
 		t_fail "no single warning for noinfo: $(grep noinfo "$T/svc.out")"
+	[ "$(svc_prom "$T/many.prom" panic_collector_watched_guests)" = 1031 ] ||
+		t_fail "watched guests metric: $(grep watched "$T/many.prom")"
+	[ "$(svc_prom "$T/many.prom" panic_collector_unwatchable_guests)" = 1 ] ||
+		t_fail "unwatchable guests metric: $(grep unwatchable "$T/many.prom")"
 	grep -v ': watching ' "$T/svc.out" "$T/svc.err"
 }
 
