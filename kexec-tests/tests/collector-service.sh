@@ -306,6 +306,7 @@ test_collector_svc_qmp_discovery() {
 	svc_setup
 	mkdir "$T/run"
 	svc_fake_qmp "$T/run/early.qmp" --status guest-panicked
+	svc_fake_qmp "$T/run/busy.qmp" --busy
 	svc_start --qmp "$T/run/*.qmp" --settle 0
 	svc_line '^early: dumped [0-9]+ bytes' 10
 	svc_fake_qmp "$T/run/late.qmp"
@@ -316,6 +317,10 @@ test_collector_svc_qmp_discovery() {
 	sleep 1
 	svc_fake_qmp "$T/run/late.qmp" --status guest-panicked
 	svc_line '^late: dumped [0-9]+ bytes' 15
+	# A busy monitor is said once, not at every scan of the glob.
+	svc_line '^busy: error: another client' 10 "$T/svc.err"
+	sleep 3
+	[ "$(svc_count '^busy: ' "$T/svc.err")" = 1 ] || t_fail "busy said more than once: $(cat "$T/svc.err")"
 	svc_term || t_fail "SIGTERM: exit $?, want 0"
 	ls "$T/dumps"/early-*.kdump "$T/dumps"/late-*.kdump >/dev/null || t_fail "dumps missing: $(ls "$T/dumps")"
 	cat "$T/svc.out"

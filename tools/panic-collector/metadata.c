@@ -292,6 +292,8 @@ int metadata_write(const struct vm *vm, long long bytes)
 					      JSON_C_TO_STRING_NOSLASHESCAPE);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
 	rc = !f || fprintf(f, "%s\n", text) < 0;
 	if (f && fclose(f))
 		rc = -1;

@@ -164,6 +164,7 @@ void vm_watching(struct vm *vm, const char *what)
 	vm->retries = 0;
 	vm->panic_ms = 0;
 	vm->watched = true;
+	vm->unwatchable = false;
 	say(vm, "watching %s", what);
 	alerts_changed();
 }

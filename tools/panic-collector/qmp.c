@@ -51,6 +51,8 @@ struct qmp_vm {
 	char socket[108];
 	/* found by a --qmp glob: reconnected when it comes back */
 	bool globbed, said_refused;
+	/* the socket file connected to last (a new QEMU makes a new one) */
+	ino_t ino;
 	int fd, watch;
 	long long give_up_ms, retry_ms, greet_by_ms;
 	bool greeted;
@@ -123,9 +125,11 @@ static void disconnect(struct qmp_vm *q)
 	q->len = 0;
 }
 
+/* The connection failed before the VM could be watched (again). */
 static void qmp_fail(struct qmp_vm *q, const char *why)
 {
 	disconnect(q);
+	q->vm->watched = false;
 	vm_fail(q->vm, "%s", why);
 }
 
@@ -595,7 +599,7 @@ static void add_socket_arg(const char *arg)
 }
 
 /* A socket a glob found: named after its file, up to the first dot. */
-static void found(const char *path, long long now)
+static void found(const char *path, const struct stat *sb, long long now)
 {
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	struct qmp_vm *q = find_socket(path);
@@ -616,6 +620,10 @@ static void found(const char *path, long long now)
 	if (q->fd >= 0 || q->vm->state == DUMPING || q->vm->state == POLICY ||
 	    q->vm->state == SETTLING || q->vm->state == QUEUED)
 		return;
+	/* Not QMP, or a busy monitor: said once, until a new socket appears. */
+	if (q->vm->state == FAILED && q->vm->unwatchable && sb->st_ino == q->ino)
+		return;
+	q->ino = sb->st_ino;
 	q->fd = connect_unix(q->socket);
 	if (q->fd >= 0) {
 		watch_socket(q, now);
@@ -659,7 +667,7 @@ static void rescan(long long now)
 			continue;
 		for (j = 0; j < g.gl_pathc; j++)
 			if (!stat(g.gl_pathv[j], &sb) && S_ISSOCK(sb.st_mode))
-				found(g.gl_pathv[j], now);
+				found(g.gl_pathv[j], &sb, now);
 		globfree(&g);
 	}
 }
