@@ -132,7 +132,6 @@ static void reap_hooks(void)
 
 static void counts(int *watched, int *unwatchable)
 {
-	extern const struct backend *const backends[];
 	const struct backend *const *b;
 	int i;
 

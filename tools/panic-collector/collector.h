@@ -173,7 +173,8 @@ void alerts_changed(void);
 /* metadata.c */
 int metadata_write(const struct vm *vm, long long bytes);
 
-/* the backends */
+/* the backends, and the core's table of them (NULL-terminated) */
 extern const struct backend qmp_backend, lv_backend;
+extern const struct backend *const backends[];
 
 #endif

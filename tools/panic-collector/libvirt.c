@@ -72,6 +72,8 @@ struct lv_vm {
 	pthread_t thread;
 	bool thread_running;
 	char dump_error[512];
+	/* opt.format for the dump thread: a SIGHUP may replace opt meanwhile */
+	int dump_format;
 };
 
 static struct {
@@ -237,7 +239,7 @@ static void *dump_thread(void *arg)
 	l->dump_error[0] = '\0';
 	if (!dom)
 		snprintf(l->dump_error, sizeof(l->dump_error), "the domain is gone");
-	else if (virDomainCoreDumpWithFormat(dom, l->vm->partial, dump_format(),
+	else if (virDomainCoreDumpWithFormat(dom, l->vm->partial, l->dump_format,
 					     VIR_DUMP_MEMORY_ONLY) < 0)
 		snprintf(l->dump_error, sizeof(l->dump_error), "%s", virGetLastErrorMessage());
 	if (dom)
@@ -251,6 +253,7 @@ static void lv_start_dump(struct vm *vm, int fd)
 {
 	struct lv_vm *l = vm->backend;
 
+	l->dump_format = dump_format();
 	if (pthread_create(&l->thread, NULL, dump_thread, l)) {
 		vm_dump_done(vm, "cannot start the dump thread");
 		return;
