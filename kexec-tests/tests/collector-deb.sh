@@ -403,8 +403,9 @@ test_collector_unit_systemd() {
 help_options() {
 	"$COLLECTOR" --help | awk '
 		/^[A-Z][A-Z ]*$/ { in_opts = ($0 == "OPTIONS"); next }
-		# An option line, not a description running on (indented deeper).
-		in_opts && match($0, /^ */) && RLENGTH <= 6 &&
+		# An option line (a long-only option is indented to line up with
+		# the others long ones), not a description running on (deeper).
+		in_opts && match($0, /^ */) && RLENGTH <= 10 &&
 		match($0, /^ +(-[A-Za-z0-9], )?--[a-z][a-z0-9-]*/) {
 			s = substr($0, RSTART, RLENGTH); gsub(/ /, "", s)
 			n = split(s, p, ",")
