@@ -146,7 +146,7 @@ svc_fake_qmp_script() {
 	            elif name == "query-status":
 	                send(c, {"return": {"status": status, "singlestep": False, "running": status == "running"}, "id": rid})
 	            elif name == "query-cpus-fast":
-	                send(c, {"return": [{"cpu-index": 0, "thread-id": os.getpid()}], "id": rid})
+	                send(c, {"return": [{"cpu-index": 0, "thread-id": vcpu.native_id}], "id": rid})
 	            elif name == "query-memory-size-summary":
 	                send(c, {"return": {"base-memory": a.ram, "plugged-memory": 0}, "id": rid})
 	            elif name == "getfd":
@@ -165,6 +165,9 @@ svc_fake_qmp_script() {
 	                    panic_later(c, 0.3)
 
 
+	# The "vCPU": a thread that never runs, as a guest QEMU stopped in its panic.
+	vcpu = threading.Thread(target=time.sleep, args=(86400,), daemon=True)
+	vcpu.start()
 	s = socket.socket(socket.AF_UNIX)
 	s.bind(a.path + ".tmp")
 	os.rename(a.path + ".tmp", a.path)
@@ -324,6 +327,12 @@ test_collector_svc_qmp_discovery() {
 	svc_term || t_fail "SIGTERM: exit $?, want 0"
 	ls "$T/dumps"/early-*.kdump "$T/dumps"/late-*.kdump >/dev/null || t_fail "dumps missing: $(ls "$T/dumps")"
 	cat "$T/svc.out"
+	# A collector started again finds the same panic (its vCPUs have not
+	# run since): dumped before, not again.
+	svc_start --qmp "$T/run/early.qmp" --settle 0
+	svc_line '^early: found panicked, and dumped before \(early-.*\.json\): not again' 10
+	svc_term || t_fail "SIGTERM: exit $?, want 0"
+	[ "$(find "$T/dumps" -name 'early-*.kdump' | wc -l)" = 1 ] || t_fail "early dumped twice: $(ls "$T/dumps")"
 }
 
 # A fixed socket that never comes up, without --once: the collector must

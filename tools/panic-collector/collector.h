@@ -172,6 +172,7 @@ void alerts_changed(void);
 
 /* metadata.c */
 int metadata_write(const struct vm *vm, long long bytes);
+const char *metadata_dumped_before(const struct vm *vm, long long vcpu_ns);
 
 /* the backends, and the core's table of them (NULL-terminated) */
 extern const struct backend qmp_backend, lv_backend;

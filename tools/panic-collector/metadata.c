@@ -15,10 +15,12 @@
  * -F: records of big-endian offset, size, data), read here as they are.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <elf.h>
 #include <endian.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +263,40 @@ static void add_triage(json_object *m, const struct vm *vm)
 	free(vmci);
 }
 
+/*
+ * A dump of @vm's panic already in --dir: the metadata of one whose vCPU
+ * time (@vcpu_ns, known) is this one's; the guest has not run since. Its
+ * file name, or NULL.
+ */
+const char *metadata_dumped_before(const struct vm *vm, long long vcpu_ns)
+{
+	static char found[300];
+	char path[PATH_MAX];
+	size_t len = strlen(vm->name);
+	json_object *m, *ns;
+	struct dirent *e;
+	DIR *d;
+
+	if (vcpu_ns < 0 || !(d = opendir(opt.dir)))
+		return NULL;
+	found[0] = '\0';
+	while (!found[0] && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+
+		if (strncmp(e->d_name, vm->name, len) || e->d_name[len] != '-' ||
+		    n < 5 || strcmp(e->d_name + n - 5, ".json"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", opt.dir, e->d_name);
+		m = json_object_from_file(path);
+		if (m && json_object_object_get_ex(m, "vcpu_ns_total", &ns) &&
+		    json_object_get_int64(ns) == vcpu_ns)
+			snprintf(found, sizeof(found), "%s", e->d_name);
+		json_object_put(m);
+	}
+	closedir(d);
+	return found[0] ? found : NULL;
+}
+
 /* Written as a temporary file (0600), renamed: never half a file. */
 int metadata_write(const struct vm *vm, long long bytes)
 {
@@ -282,6 +318,8 @@ int metadata_write(const struct vm *vm, long long bytes)
 	json_object_object_add(m, "dump_ms", json_object_new_int64(now_ms() - vm->dump_start_ms));
 	json_object_object_add(m, "vcpus_quiet", json_object_new_boolean(vm->quiet));
 	json_object_object_add(m, "vcpu_ns_last_second", json_object_new_int64(vm->quiet_ns));
+	/* Which panic this is: the vCPUs' time stands still until the guest runs. */
+	json_object_object_add(m, "vcpu_ns_total", json_object_new_int64(vm->last_ns));
 	json_object_object_add(m, "panic_line", string_or_null(line));
 	json_object_object_add(m, "policy", json_object_new_string(policy_name(opt.policy)));
 	add_triage(m, vm);

@@ -56,6 +56,8 @@ struct qmp_vm {
 	int fd, watch;
 	long long give_up_ms, retry_ms, greet_by_ms;
 	bool greeted;
+	/* query-status said guest-panicked: was it dumped before? */
+	bool found_panicked;
 	char buf[QMP_BUF];
 	size_t len;
 	int next_id, dump_id, getfd_id, policy_id, status_id;
@@ -282,6 +284,27 @@ static void panicked(struct qmp_vm *q, const char *how)
 	qmp_send(q, "query-cpus-fast", NULL);
 }
 
+/*
+ * A guest found panicked when the collector connected: dump it, unless a
+ * collector did before (a dump whose vCPU time is this one's: the guest
+ * has not run since).
+ */
+static void found_panicked(struct qmp_vm *q, json_object *cpus)
+{
+	const char *before;
+	char why[400];
+
+	q->found_panicked = false;
+	take_vcpu_threads(q, cpus);
+	before = metadata_dumped_before(q->vm, q->vm->last_ns);
+	if (!before) {
+		vm_panicked(q->vm, "found panicked: QMP status guest-panicked");
+		return;
+	}
+	snprintf(why, sizeof(why), "found panicked, and dumped before (%s): not again", before);
+	vm_finished(q->vm, why);
+}
+
 static void on_event(struct qmp_vm *q, const char *name, json_object *data)
 {
 	struct vm *vm = q->vm;
@@ -343,10 +366,14 @@ static void on_return(struct qmp_vm *q, json_object *msg, json_object *ret)
 	if (json_object_get_type(ret) == json_type_array) {
 		if (vm->state == SETTLING)
 			take_vcpu_threads(q, ret);	/* query-cpus-fast */
+		else if (vm->state == WATCHING && q->found_panicked)
+			found_panicked(q, ret);
 	} else if (reply_id(msg) == q->status_id) {
 		/* -action panic=pause: QEMU stopped it in its panic. */
-		if (!strcmp(member(ret, "status"), "guest-panicked") && vm->state == WATCHING)
-			panicked(q, "found panicked: QMP status guest-panicked");
+		if (!strcmp(member(ret, "status"), "guest-panicked") && vm->state == WATCHING) {
+			q->found_panicked = true;
+			qmp_send(q, "query-cpus-fast", NULL);
+		}
 	} else if (json_object_object_get_ex(ret, "base-memory", &mem)) {
 		q->ram = json_object_get_int64(mem) +
 			 (json_object_object_get_ex(ret, "plugged-memory", &mem) ?
