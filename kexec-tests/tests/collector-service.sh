@@ -282,8 +282,8 @@ test_collector_svc_signals() {
 	svc_setup
 	svc_fake_qmp "$T/good.qmp"
 	svc_fake_qmp "$T/bad.qmp" --panic-after 0.2 --dump-error "dump: cannot write"
-	printf '# the unit runs exactly this\ndir = %s\npolicy = keep\nsettle = 0\nqmp = %s\nqmp = %s\n' \
-		"$T/dumps" "$T/good.qmp" "$T/bad.qmp" >"$T/c.conf"
+	printf '# the unit runs exactly this\ndir = %s\npolicy = keep\nsettle = 0\nqmp = %s\nqmp = %s\nmetrics = %s\n' \
+		"$T/dumps" "$T/good.qmp" "$T/bad.qmp" "$T/c.prom" >"$T/c.conf"
 	"$COLLECTOR" --config "$T/c.conf" >"$T/svc.out" 2>"$T/svc.err" &
 	SVC_COLLECTOR=$!
 	svc_line '^good: watching' 5
@@ -293,11 +293,36 @@ test_collector_svc_signals() {
 	svc_line "^panic-collector: reloaded $T/c.conf: policy keep -> pause" 5
 	echo 'jobs = many' >>"$T/c.conf"
 	kill -HUP "$SVC_COLLECTOR"
-	svc_line "^panic-collector: error: reloading $T/c.conf: $T/c.conf:7: --jobs: 'many' is not a whole number" 5 "$T/svc.err"
+	svc_line "^panic-collector: error: reloading $T/c.conf: $T/c.conf:8: --jobs: 'many' is not a whole number" 5 "$T/svc.err"
 	sleep 0.5
 	kill -0 "$SVC_COLLECTOR" || t_fail "the collector died on SIGHUP"
 	svc_term || t_fail "SIGTERM: exit $?, want 0: $(cat "$T/svc.err")"
 	cat "$T/svc.out" "$T/svc.err"
+	[ "$(svc_prom "$T/c.prom" panic_collector_dumps_total 'result="failed"')" = 1 ] ||
+		t_fail "failed metric: $(grep failed "$T/c.prom")"
+}
+
+# --max-total: the oldest dumps go first, whichever VM they are of, each
+# with its metadata; the dump just written stays.
+qp_test collector-svc-retention check patched "--max-total removes the oldest dumps of any VM first, with their metadata"
+test_collector_svc_retention() {
+	local f
+	svc_setup
+	for f in old-20200101T000000Z.kdump older-20190101T000000Z.kdump; do
+		head -c 9000 /dev/zero >"$T/dumps/$f"
+		echo '{}' >"$T/dumps/$f.json"
+		touch -d "${f:${#f}-22:4}-01-01" "$T/dumps/$f" "$T/dumps/$f.json"
+	done
+	echo unrelated >"$T/dumps/notes.txt"
+	svc_fake_qmp "$T/a.qmp" --panic-after 0.2
+	timeout 20 "$COLLECTOR" --dir "$T/dumps" --once --settle 0 --max-total 25K "$T/a.qmp" \
+		>"$T/svc.out" 2>"$T/svc.err" || t_fail "the collector failed: $(cat "$T/svc.err")"
+	cat "$T/svc.out"
+	if [ -e "$T/dumps/older-20190101T000000Z.kdump" ] || [ -e "$T/dumps/older-20190101T000000Z.kdump.json" ]; then
+		t_fail "the oldest dump was kept: $(ls "$T/dumps")"
+	fi
+	[ -e "$T/dumps/old-20200101T000000Z.kdump" ] || t_fail "more than needed removed: $(ls "$T/dumps")"
+	ls "$T/dumps"/a-*.kdump "$T/dumps/notes.txt" >/dev/null || t_fail "the new dump or another file went: $(ls "$T/dumps")"
 }
 
 # QMP sockets by glob: one that appears later is watched, one that goes
