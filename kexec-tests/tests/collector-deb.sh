@@ -269,7 +269,7 @@ ct_boot() {
 	nspawn=$!
 	CT_NSPAWN=$nspawn
 	for ((i = 0; i < 100; i++)); do
-		CT_PID=$(pgrep -P "$nspawn" | head -n 1)
+		CT_PID=$(pgrep -P "$nspawn" | head -n 1) || true
 		[ -z "$CT_PID" ] || [ "$(cat "/proc/$CT_PID/comm" 2>/dev/null)" != systemd ] || break
 		CT_PID=
 		sleep 0.1
@@ -309,7 +309,7 @@ ct_unit() {
 # ct_journal [ARGS...]: the collector's own lines in the container's
 # journal (not systemd's about its unit).
 ct_journal() {
-	in_ct journalctl -q _SYSTEMD_UNIT=panic-collector.service _COMM=panic-collector -o cat --no-pager "$@"
+	in_ct journalctl -q _SYSTEMD_UNIT=panic-collector.service SYSLOG_IDENTIFIER=panic-collector -o cat --no-pager "$@"
 }
 
 # ct_wait_line PATTERN SEC [ARGS...]: wait for a line of the unit's
@@ -364,7 +364,8 @@ test_collector_unit_systemd() {
 	echo "journalctl -p err: $(ct_journal -p err | head -n 1)"
 	# Reload: SIGHUP, the configuration read again, still running.
 	out=$(ct_journal | wc -l)
-	in_ct systemctl reload panic-collector.service || t_fail "systemctl reload failed"
+	in_ct systemctl reload panic-collector.service ||
+		t_fail "systemctl reload failed: $(in_ct journalctl -q -u panic-collector.service -o cat -n 5 --no-pager)"
 	sleep 1
 	[ "$(ct_unit ActiveState)" = active ] || t_fail "the unit is $(ct_unit ActiveState) after reload: $(ct_journal | tail -n 5)"
 	[ "$(ct_journal | wc -l)" -gt "$out" ] || t_fail "no line logged on reload"
