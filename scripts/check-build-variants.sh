@@ -57,7 +57,9 @@ build_cross_objects() {
 			kernel/panic.o "$object" >>"$build.log" 2>&1; then
 		qp_die "$base $arch: kernel/panic.o or $object does not build (see $build.log)"
 	fi
-	if grep -q 'warning:' "$build.log"; then
+	# Host tools' warnings (6.12's genksyms grammar under Debian 12's
+	# bison) are not the series'.
+	if grep 'warning:' "$build.log" | grep -qv '/scripts/'; then
 		qp_die "$base $arch: compiler warnings (see $build.log)"
 	fi
 	expect_symbol "$base $arch" "$prefix" "$build/kernel/panic.o" T panic_cpus_released

@@ -60,10 +60,11 @@ boot_s390() {
 	echo "$rc"
 }
 
-# The console from the panic banner on, without timestamps, addresses and
-# symbol offsets (the two builds lay their code out differently).
+# The console from the panic banner on, without timestamps, addresses,
+# symbol offsets (the two builds lay their code out differently) and the
+# "CPU: N ... #BUILD" line (which CPU runs init, and the build count, vary).
 after_banner() {
-	sed -n '/Kernel panic - not syncing/,$p' "$1" | tr -d '\r' |
+	sed -n '/Kernel panic - not syncing/,$p' "$1" | tr -d '\r' | grep -v '^CPU: ' |
 		sed -E 's/^\[ *[0-9.]+\] //; s/\+0x[0-9a-f]+\/0x[0-9a-f]+//g; s/[0-9a-f]{8,}//g'
 }
 

@@ -24,7 +24,10 @@
 #    CPU and crash_kexec_post_notifiers=1 (the shootdown of CPUs in NMI
 #    context);
 #  - the off switch (host CPU as baseline), panic=N;
-#  - the collector over QMP and over libvirt, its systemd unit, and the
+#  - the collector over QMP and over libvirt, as a service (signals, disk
+#    guard, metrics, triage metadata, permissions, 1030 libvirt domains:
+#    fake QMP servers and libvirt's test:/// driver, seconds each), its
+#    Debian package, man page and hardened unit, and the
 #    bad-input tests and the fault tests that need no minutes of waiting.
 # Left to the check tier: the baseline runs of the kdump and CPU tests,
 # the other duration tests (every CPU panicking passes where NMI panic
@@ -48,7 +51,13 @@
 PRIMARY_TESTS=(boot kdump-sysrq-c kdump-nmi-panic-all kdump-force-cpu
 	cpu-sysrq-c cpu-panic-all cpu-nmi-panic-all cpu-force-cpu
 	panic-duration-nmi-panic-all-pn1 off-switch-sysrq-c panic-timeout
-	collector-sysrq-c collector-libvirt collector-unit accel-kvm-missing
+	collector-sysrq-c collector-libvirt accel-kvm-missing
+	collector-svc-version collector-svc-usage collector-svc-signals
+	collector-svc-retention collector-svc-qmp-discovery collector-svc-qmp-nothing
+	collector-svc-messages collector-svc-journal collector-svc-disk
+	collector-svc-metadata collector-svc-perms collector-svc-libvirt-many
+	collector-svc-libvirt-marker collector-deb collector-man
+	collector-unit-hardening collector-unit-execstart
 	bad-input-make bad-input-run-tests bad-input-qpvm bad-input-no-qemu
 	bad-input-series bad-input-version bad-input-collector
 	fault-capture-kernel fault-qemu-killed)
