@@ -331,19 +331,24 @@ test_collector_svc_retention() {
 # panic while the collector was down is not lost.
 qp_test collector-svc-qmp-discovery check patched "--qmp GLOB: sockets found later, reconnected; a guest panicked before the collector connects is dumped"
 test_collector_svc_qmp_discovery() {
+	local run
 	svc_setup
-	mkdir "$T/run"
-	svc_fake_qmp "$T/run/early.qmp" --status guest-panicked
-	svc_fake_qmp "$T/run/busy.qmp" --busy
-	svc_start --qmp "$T/run/*.qmp" --settle 0
+	# Sockets in a short directory: a run's results path is too long for
+	# a unix socket's name (108 bytes).
+	run=$(mktemp -d /tmp/qp-qmp.XXXXXX)
+	# shellcheck disable=SC2064 # expand now: run is local
+	trap "rm -rf '$run'" RETURN
+	svc_fake_qmp "$run/early.qmp" --status guest-panicked
+	svc_fake_qmp "$run/busy.qmp" --busy
+	svc_start --qmp "$run/*.qmp" --settle 0
 	svc_line '^early: dumped [0-9]+ bytes' 10
-	svc_fake_qmp "$T/run/late.qmp"
+	svc_fake_qmp "$run/late.qmp"
 	svc_line '^late: watching' 10
 	# late's QEMU goes away, and comes back panicked.
 	kill "${SVC_PIDS[-1]}"
-	rm -f "$T/run/late.qmp"
+	rm -f "$run/late.qmp"
 	sleep 1
-	svc_fake_qmp "$T/run/late.qmp" --status guest-panicked
+	svc_fake_qmp "$run/late.qmp" --status guest-panicked
 	svc_line '^late: dumped [0-9]+ bytes' 15
 	# A busy monitor is said once, not at every scan of the glob.
 	svc_line '^busy: error: another client' 10 "$T/svc.err"
@@ -354,7 +359,7 @@ test_collector_svc_qmp_discovery() {
 	cat "$T/svc.out"
 	# A collector started again finds the same panic (its vCPUs have not
 	# run since): dumped before, not again.
-	svc_start --qmp "$T/run/early.qmp" --settle 0
+	svc_start --qmp "$run/early.qmp" --settle 0
 	svc_line '^early: found panicked, and dumped before \(early-.*\.json\): not again' 10
 	svc_term || t_fail "SIGTERM: exit $?, want 0"
 	[ "$(find "$T/dumps" -name 'early-*.kdump' | wc -l)" = 1 ] || t_fail "early dumped twice: $(ls "$T/dumps")"
