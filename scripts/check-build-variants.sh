@@ -40,36 +40,53 @@ build_x86_variant() {
 CROSS_ARCHES="arm64:aarch64-linux-gnu-:arch/arm64/kernel/smp.o
 s390:s390x-linux-gnu-:arch/s390/kernel/ipl.o"
 
+# cross_build TREE ARCH PREFIX OBJECT: kernel/panic.o and OBJECT of TREE,
+# defconfig, W=1, in TREE/.qp-o-ARCH; the log is TREE/.qp-o-ARCH.log.
+cross_build() {
+	local tree=$1 arch=$2 prefix=$3 object=$4 build="$1/.qp-o-$2"
+	local cross=(ARCH="$arch" CROSS_COMPILE="$prefix")
+	mkdir -p "$build"
+	make -C "$tree" O="$build" "${cross[@]}" defconfig >"$build.log" 2>&1 &&
+		make -C "$tree" O="$build" "${cross[@]}" -j"$(nproc)" W=1 \
+			kernel/panic.o "$object" >>"$build.log" 2>&1
+}
+
+# cross_warnings LOG: the compiler warnings of a cross build, without line
+# and column (the series moves code) and without host tools' (6.12's
+# genksyms grammar under Debian 12's bison).
+cross_warnings() {
+	grep 'warning:' "$1" | grep -v '/scripts/' |
+		sed -E 's/:[0-9]+:[0-9]+:/:/' | sort -u
+}
+
 # build_cross_objects BASE ARCH PREFIX OBJECT: kernel/panic.o and OBJECT
-# build with W=1 and no warnings; panic.o defines panic_cpus_released() and
-# a weak panic_halt(), and OBJECT overrides panic_halt() where the base's
+# build with W=1 and no warning the base does not have (6.1's panic.c has
+# two of its own under W=1); panic.o defines panic_cpus_released() and a
+# weak panic_halt(), and OBJECT overrides panic_halt() where the base's
 # series changes its source (the stable backports leave arm64 alone).
 # Objects only: a whole cross kernel is not what this checks.
 build_cross_objects() {
-	local base=$1 arch=$2 prefix=$3 object=$4 tree build
-	local cross=(ARCH="$arch" CROSS_COMPILE="$prefix")
+	local base=$1 arch=$2 prefix=$3 object=$4 tree baseline new
 	qp_need_cmd "${prefix}gcc"
 	tree=$(qp_tree_dir "$base" patched)
-	build="$tree/.qp-o-$arch"
-	mkdir -p "$build"
-	if ! make -C "$tree" O="$build" "${cross[@]}" defconfig >"$build.log" 2>&1 ||
-		! make -C "$tree" O="$build" "${cross[@]}" -j"$(nproc)" W=1 \
-			kernel/panic.o "$object" >>"$build.log" 2>&1; then
-		qp_die "$base $arch: kernel/panic.o or $object does not build (see $build.log)"
+	cross_build "$tree" "$arch" "$prefix" "$object" ||
+		qp_die "$base $arch: kernel/panic.o or $object does not build (see $tree/.qp-o-$arch.log)"
+	if [ -n "$(cross_warnings "$tree/.qp-o-$arch.log")" ]; then
+		baseline=$(qp_tree_dir "$base" baseline)
+		cross_build "$baseline" "$arch" "$prefix" "$object" ||
+			qp_die "$base $arch: the baseline's objects do not build (see $baseline/.qp-o-$arch.log)"
+		new=$(comm -23 <(cross_warnings "$tree/.qp-o-$arch.log") \
+			<(cross_warnings "$baseline/.qp-o-$arch.log"))
+		[ -z "$new" ] || qp_die "$base $arch: compiler warnings baseline does not have: $new"
 	fi
-	# Host tools' warnings (6.12's genksyms grammar under Debian 12's
-	# bison) are not the series'.
-	if grep 'warning:' "$build.log" | grep -qv '/scripts/'; then
-		qp_die "$base $arch: compiler warnings (see $build.log)"
-	fi
-	expect_symbol "$base $arch" "$prefix" "$build/kernel/panic.o" T panic_cpus_released
-	expect_symbol "$base $arch" "$prefix" "$build/kernel/panic.o" W panic_halt
+	expect_symbol "$base $arch" "$prefix" "$tree/.qp-o-$arch/kernel/panic.o" T panic_cpus_released
+	expect_symbol "$base $arch" "$prefix" "$tree/.qp-o-$arch/kernel/panic.o" W panic_halt
 	if git -C "$tree" diff --quiet base HEAD -- "${object%.o}.c"; then
-		echo "$base $arch: kernel/panic.o and $object build with W=1, no warnings; the series leaves $arch's wait as it is"
+		echo "$base $arch: kernel/panic.o and $object build with W=1, no new warnings; the series leaves $arch's wait as it is"
 		return 0
 	fi
-	expect_symbol "$base $arch" "$prefix" "$build/$object" T panic_halt
-	echo "$base $arch: kernel/panic.o and $object build with W=1, no warnings; $object overrides panic_halt()"
+	expect_symbol "$base $arch" "$prefix" "$tree/.qp-o-$arch/$object" T panic_halt
+	echo "$base $arch: kernel/panic.o and $object build with W=1, no new warnings; $object overrides panic_halt()"
 }
 
 # expect_symbol WHAT PREFIX OBJECT TYPE NAME: nm shows NAME with TYPE.
