@@ -4,11 +4,14 @@
 #   make check         the test suite CI runs (BASE=7.3, 6.12 or 6.1: one base's
 #                      whole check tier)
 #   make check-quick   the smallest useful subset, for a development loop
+#   make check-parsers the harness's parsers on saved output of real runs, no guest
 #   make check-full    every scenario of the matrix
 #   make soak          every scenario's kdump capture 10 times, lost dumps counted
 #   make bench         the full benchmark into docs/results.md (BASE=7.3 for one)
 #   make bench-libvirt what a panicked guest costs under libvirt, per on_crash,
 #                      and host dumps vs kdump by guest size (docs/results.md)
+#   make bench-collector the collector at scale (1030 libvirt domains, 50 QMP
+#                      guests: fakes, no guest kernel) into docs/results.md
 #   make build         baseline and patched kernels of every base
 #   make check-series  every prefix of the series builds and boots (+ CPU figures)
 #   make check-variants  !SMP, !KEXEC_CORE/!CRASH_DUMP builds, the arm64 and
@@ -48,7 +51,8 @@ RUN_TESTS := kexec-tests/run-tests --base $(BASE) --variant $(VARIANT)
 VARIANTS := $(if $(filter all,$(VARIANT)),baseline patched,$(VARIANT))
 SHELL_SOURCES := $(wildcard scripts/*.sh) kexec-tests/run-tests kexec-tests/lib.sh \
 	kexec-tests/libvirt.sh kexec-tests/bench kexec-tests/bench-report \
-	kexec-tests/bench-libvirt kexec-tests/duration-report \
+	kexec-tests/bench-libvirt kexec-tests/bench-collector kexec-tests/duration-report \
+	kexec-tests/check-parsers \
 	$(wildcard kexec-tests/tests/*.sh) .ci/run
 
 all: check
@@ -70,6 +74,10 @@ bench: tools
 bench-libvirt: tools
 	@kexec-tests/bench-libvirt $(if $(filter all,$(BASE)),,--base $(BASE))
 
+# The collector at fleet scale (1030 libvirt domains, 50 QMP guests), no guest.
+bench-collector: tools
+	@kexec-tests/bench-collector
+
 build: deps
 	@for b in $$(scripts/bases.sh $(BASE)); do \
 		for v in $(VARIANTS); do scripts/build.sh $$b $$v || exit 1; done; \
@@ -77,7 +85,7 @@ build: deps
 
 # BASE=all: the check tier on the primary base, a named subset on the
 # backports (kexec-tests/tests/ci.sh); one base: its whole check tier.
-check: tools
+check: tools check-parsers
 	@$(RUN_TESTS) --tier $(if $(filter all,$(BASE)),ci,check)
 
 check-quick: tools
@@ -86,6 +94,10 @@ check-quick: tools
 
 check-full: tools
 	@$(RUN_TESTS) --tier full
+
+# Seconds, no guest and no kernel: kexec-tests/testdata says what it reads.
+check-parsers: deps
+	@kexec-tests/check-parsers
 
 # Every scenario's kdump capture (2 vCPUs, kexec -p) on the patched kernels,
 # 10 times; run-tests counts lost dumps and dumps missing a CPU.
@@ -139,4 +151,4 @@ clean:
 	$(MAKE) -C kexec-tests clean
 	$(MAKE) -C tools/panic-collector clean
 
-.PHONY: all deps tools demo bench bench-libvirt build check check-quick check-full soak check-series check-variants check-s390 lint deb docs clean
+.PHONY: all deps tools demo bench bench-libvirt bench-collector build check check-quick check-full check-parsers soak check-series check-variants check-s390 lint deb docs clean

@@ -178,15 +178,18 @@ read_vmcore() {
 
 read_vmcore_crash() {
 	crash_run sys "bt -a" "help -r" log "help -D"
-	{
-		echo "reader: crash"
-		echo "panic: $(sed -n 's/^ *PANIC: "\(.*\)"$/\1/p' "$T/crash.out" | head -n 1)"
-		echo "prstatus_notes: $(sed -n 's/^ *num_prstatus_notes: *//p' "$T/crash.out" | head -n 1)"
-		echo "cpus_listed: $(bt_listed_cpus)"
-		echo "cpus_regs: $(saved_register_cpus)"
-		echo "cpus_bt: $(bt_cpus)"
-	} >"$T/vmcore.report"
+	crash_report >"$T/vmcore.report"
 	cp "$T/crash.out" "$T/vmcore.log"
+}
+
+# crash_report: the vmcore.report lines of crash's output in $T/crash.out.
+crash_report() {
+	echo "reader: crash"
+	echo "panic: $(sed -n 's/^ *PANIC: "\(.*\)"$/\1/p' "$T/crash.out" | head -n 1)"
+	echo "prstatus_notes: $(sed -n 's/^ *num_prstatus_notes: *//p' "$T/crash.out" | head -n 1)"
+	echo "cpus_listed: $(bt_listed_cpus)"
+	echo "cpus_regs: $(saved_register_cpus)"
+	echo "cpus_bt: $(bt_cpus)"
 }
 
 read_vmcore_drgn() {

@@ -9,5 +9,14 @@ test_boot() {
 	grep -m1 '^kt: init ready' "$T/boot.console"
 }
 
+# Guest-free: the series as a maintainer first reads it, in this base's own
+# tree (checkpatch.pl differs between 6.1, 6.12 and 7.3).
+qp_test series-checkpatch quick patched "the series is checkpatch --strict clean in its own tree, every remaining message justified in its notes"
+test_series_checkpatch() {
+	"$QP_ROOT/scripts/check-patches.sh" "$BASE" >"$T/check-patches.log" 2>&1 ||
+		t_fail "$(grep -m1 'checkpatch\|problem' "$T/check-patches.log")"
+	tail -n 2 "$T/check-patches.log"
+}
+
 qp_test kdump-sysrq-c quick both "sysrq-c with kdump: vmcore panic and log, backtrace and registers of every vCPU" \
 	kdump_scenario sysrq-c 2

@@ -1,16 +1,17 @@
 # shellcheck shell=bash
-# What CI runs (tier "ci", make check): named subsets of the check tier. A
-# cold run builds six kernels from scratch on CI's 2 CPUs (7.3, 6.12 and
-# 6.1, baseline, then patched from a copy of the baseline build). Measured
-# here on 2026-12-01, CI=true .ci/run on a clean clone with an empty
-# QP_CACHE: 3706 s (62 minutes, inside the 75 aimed at and CI's 90), of
-# which 45 minutes compiling (6.1, 6.12, 7.3: baselines 729, 795 and 1005
-# s; patched 46, 74 and 62 s), 10 the tests below, the rest fetching and
-# unpacking sources, the tools rootfs and the initramfs; warm, 575 s. So
-# CI runs each mechanism once, patched only where the baseline run asserts
-# nothing more. The whole check tier is
-# "make check BASE=7.3" (about 30 minutes of tests once the kernels are
-# built); "make check-full" runs the scenario matrix on every base.
+# What CI runs (tier "ci", make check): first the parser tests
+# (kexec-tests/check-parsers, seconds, no guest), then named subsets of the
+# check tier. A cold run builds six kernels from scratch on CI's 2 CPUs (7.3,
+# 6.12 and 6.1, baseline, then patched from a copy of the baseline build).
+# Measured here on 2026-12-01, CI=true .ci/run on a clean clone with an empty
+# QP_CACHE: 3706 s (62 minutes, inside the 75 aimed at and CI's 90), of which
+# 45 minutes compiling (6.1, 6.12, 7.3: baselines 729, 795 and 1005 s; patched
+# 46, 74 and 62 s), 10 the tests below, the rest fetching and unpacking
+# sources, the tools rootfs and the initramfs; warm, 575 s. So CI runs each
+# mechanism once, patched only where the baseline run asserts nothing more.
+# The whole check tier is "make check BASE=7.3" (about 30 minutes of tests
+# once the kernels are built); "make check-full" runs the scenario matrix on
+# every base.
 #
 # On the primary base (7.3), PRIMARY_TESTS: every mechanism of the series
 # on the scenario that exercises it:
@@ -28,7 +29,8 @@
 #    guard, metrics, triage metadata, permissions, 1030 libvirt domains:
 #    fake QMP servers and libvirt's test:/// driver, seconds each), its
 #    Debian package, man page and hardened unit, and the
-#    bad-input tests and the fault tests that need no minutes of waiting.
+#    bad-input tests and the fault tests that need no minutes of waiting;
+#  - checkpatch --strict on the series (as on every base).
 # Left to the check tier: the baseline runs of the kdump and CPU tests,
 # the other duration tests (every CPU panicking passes where NMI panic
 # does; crash_kexec_post_notifiers=0 is dominated by upstream's stop
@@ -38,8 +40,9 @@
 # covered (IRQs off, oops in IRQ context, three guests at once).
 #
 # On the stable backports (6.12, 6.1), BACKPORT_TESTS: what differs between
-# the bases: a vmcore their crash must read (kdump-sysrq-c), the crash NMI
-# reaching CPUs in nmi_panic_self_stop() (kdump-nmi-panic-all), the halts of
+# the bases: the series under that tree's checkpatch.pl, a vmcore their
+# crash must read (kdump-sysrq-c), the crash NMI reaching CPUs in
+# nmi_panic_self_stop() (kdump-nmi-panic-all), the halts of
 # the panicking CPU and of the CPUs in nmi_panic_self_stop()
 # (cpu-nmi-panic-all), and panic() not stalled by them
 # (panic-duration-nmi-panic-all-pn1, where v3 stalled). The panic=N
@@ -48,22 +51,23 @@
 # can count 6% long (6.1 patched, 10641 ms for panic=10, once in the five
 # runs on record), and CI must not fail on the emulator's timing.
 # shellcheck disable=SC2034 # read by run-tests
-PRIMARY_TESTS=(boot kdump-sysrq-c kdump-nmi-panic-all kdump-force-cpu
-	cpu-sysrq-c cpu-panic-all cpu-nmi-panic-all cpu-force-cpu
+PRIMARY_TESTS=(boot series-checkpatch kdump-sysrq-c kdump-nmi-panic-all
+	kdump-force-cpu cpu-sysrq-c cpu-panic-all cpu-nmi-panic-all cpu-force-cpu
 	panic-duration-nmi-panic-all-pn1 off-switch-sysrq-c panic-timeout
 	collector-sysrq-c collector-libvirt accel-kvm-missing
 	collector-svc-version collector-svc-usage collector-svc-signals
 	collector-svc-retention collector-svc-qmp-discovery collector-svc-qmp-nothing
 	collector-svc-messages collector-svc-journal collector-svc-disk
 	collector-svc-metadata collector-svc-perms collector-svc-libvirt-many
-	collector-svc-libvirt-marker collector-deb collector-man
+	collector-svc-libvirt-marker collector-svc-libvirt-forget
+	collector-svc-qmp-fifty collector-deb collector-man
 	collector-unit-hardening collector-unit-execstart
 	bad-input-make bad-input-run-tests bad-input-qpvm bad-input-no-qemu
 	bad-input-series bad-input-version bad-input-collector
 	fault-capture-kernel fault-qemu-killed)
 # shellcheck disable=SC2034 # read by run-tests
-BACKPORT_TESTS=(boot kdump-sysrq-c kdump-nmi-panic-all cpu-nmi-panic-all
-	panic-duration-nmi-panic-all-pn1)
+BACKPORT_TESTS=(boot series-checkpatch kdump-sysrq-c kdump-nmi-panic-all
+	cpu-nmi-panic-all panic-duration-nmi-panic-all-pn1)
 # CI runs these tests as patched only where they are "both" (the baseline
 # runs of cpu-* and kdump-* assert nothing the patched runs do not); the
 # baseline kernels are built for the pair tests and booted once.

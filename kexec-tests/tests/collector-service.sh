@@ -13,7 +13,8 @@
 # the background (its PID in SVC_PIDS); returns once PATH exists. ARGS:
 # --status S (query-status), --panic-after SEC, --action pause|poweroff,
 # --loop (panics again after every cont), --ram BYTES, --dump-error DESC,
-# --busy (never accepts: another client holds the monitor).
+# --busy (never accepts: another client holds the monitor), --panic-on-usr1
+# (panics on SIGUSR1: many guests at once).
 svc_fake_qmp() {
 	local path=$1 i
 	shift
@@ -30,7 +31,7 @@ svc_fake_qmp() {
 
 svc_fake_qmp_script() {
 	cat <<-'EOF'
-	import argparse, json, os, socket, struct, sys, threading, time
+	import argparse, json, os, signal, socket, struct, sys, threading, time
 
 	ap = argparse.ArgumentParser()
 	ap.add_argument("path")
@@ -42,8 +43,10 @@ svc_fake_qmp_script() {
 	ap.add_argument("--dump-error")
 	ap.add_argument("--vmcoreinfo", default="OSRELEASE=6.12.0-qp\nBUILD-ID=0123456789abcdef0123456789abcdef01234567\nPAGESIZE=4096\nCRASHTIME=1796515000\n")
 	ap.add_argument("--busy", action="store_true")
+	ap.add_argument("--panic-on-usr1", action="store_true")
 	a = ap.parse_args()
 	status = a.status
+	client = None
 
 
 	def note(name, desc, ntype=0):
@@ -168,6 +171,8 @@ svc_fake_qmp_script() {
 	# The "vCPU": a thread that never runs, as a guest QEMU stopped in its panic.
 	vcpu = threading.Thread(target=time.sleep, args=(86400,), daemon=True)
 	vcpu.start()
+	if a.panic_on_usr1:
+	    signal.signal(signal.SIGUSR1, lambda *_: client and panic_later(client, 0))
 	s = socket.socket(socket.AF_UNIX)
 	s.bind(a.path + ".tmp")
 	os.rename(a.path + ".tmp", a.path)
@@ -176,10 +181,12 @@ svc_fake_qmp_script() {
 	    time.sleep(3600)
 	while True:
 	    c, _ = s.accept()
+	    client = c
 	    try:
 	        serve(c)
 	    except (OSError, ValueError):
 	        pass
+	    client = None
 	    c.close()
 	EOF
 }
@@ -592,4 +599,123 @@ test_collector_svc_libvirt_marker() {
 	cat "$T/svc.out" "$T/svc.err"
 	! grep -q 'dumped before' "$T/svc.out" || t_fail "an old panic's marker stopped the dump"
 	grep -q '^again: panicked (found crashed)' "$T/svc.out" || t_fail "the crashed domain was not taken for a panic"
+}
+
+# svc_lvctl_start ARGS...: svc_start with kexec-tests/lvctl.c preloaded
+# (built into $T): the test drives the collector's own test:/// domains
+# through svc_lvctl, as virsh would drive libvirtd's.
+svc_lvctl_start() {
+	# shellcheck disable=SC2046 # pkg-config's flags are words
+	cc -Wall -shared -fPIC -o "$T/lvctl.so" "$QP_ROOT/kexec-tests/lvctl.c" \
+		$(pkg-config --cflags --libs libvirt) -ldl -pthread ||
+		t_fail "cannot build lvctl.so (libvirt-dev?)"
+	rm -f "$T/lvctl.fifo" "$T/lvctl.log"
+	mkfifo "$T/lvctl.fifo"
+	: >"$T/lvctl.log"
+	LD_PRELOAD=$T/lvctl.so LVCTL_FIFO=$T/lvctl.fifo LVCTL_LOG=$T/lvctl.log svc_start "$@"
+}
+
+# svc_lvctl CMD...: run lvctl commands (one an argument: "undefine d1"),
+# in order; returns once each one's result is in, fails on an error.
+svc_lvctl() {
+	local n i
+	n=$(($(wc -l <"$T/lvctl.log") + $#))
+	# (The FIFO blocks its writer until the collector has it open.)
+	printf '%s\n' "$@" | timeout 10 tee "$T/lvctl.fifo" >/dev/null ||
+		t_fail "lvctl: the collector does not read $T/lvctl.fifo: $(tail -n 2 "$T/svc.err")"
+	for ((i = 0; i < 300; i++)); do
+		[ "$(wc -l <"$T/lvctl.log")" -ge "$n" ] && break
+		sleep 0.1
+	done
+	[ "$(wc -l <"$T/lvctl.log")" -ge "$n" ] || t_fail "lvctl: no answer to '$*' within 30 s"
+	! grep -q '^error ' "$T/lvctl.log" || t_fail "lvctl: $(grep '^error ' "$T/lvctl.log" | head -n 1)"
+}
+
+# A host that churns domains: each one that goes for good (undefined, a
+# transient one stopped, one gone while libvirtd was away) is forgotten
+# with one line, so the collector does not grow; one undefined while it
+# runs stays watched until it stops. Through lvctl: the test:/// driver
+# lives in the collector's process, where no virsh reaches it.
+qp_test collector-svc-libvirt-forget check patched "libvirt domains undefined, transient ones stopped, ones gone while libvirtd was away: forgotten, one line each; 200 churned leave the watched count as it was"
+test_collector_svc_libvirt_forget() {
+	local i create=() remove=()
+	svc_setup
+	uuid() { printf '00000000-0000-4000-8000-%012d' "$1"; }
+	{
+		echo "<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>"
+		svc_lv_domain off "$(uuid 1)" "<test:runstate>5</test:runstate>"
+		svc_lv_domain busy "$(uuid 2)"
+		svc_lv_domain keep "$(uuid 3)"
+		svc_lv_domain crash "$(uuid 6)" "<test:runstate>6</test:runstate>"
+		echo "<domain type='test'><name>plain</name><memory>65536</memory><os><type>hvm</type></os><test:runstate>5</test:runstate></domain>"
+		echo "</node>"
+	} >"$T/f.xml"
+	svc_lv_domain new "$(uuid 4)" >"$T/new.xml"
+	for ((i = 1; i <= 100; i++)); do
+		svc_lv_domain "t$i" "$(uuid $((1000 + i)))" >"$T/t$i.xml"
+		svc_lv_domain "p$i" "$(uuid $((2000 + i)))" "<test:runstate>5</test:runstate>" >"$T/p$i.xml"
+		create+=("create $T/t$i.xml" "define $T/p$i.xml")
+		remove+=("destroy t$i" "undefine p$i")
+	done
+	LVCTL_DUMP_DELAY_MS=2000 svc_lvctl_start --libvirt "test://$T/f.xml" --metrics "$T/f.prom" --settle 0
+	svc_line '^keep: watching' 10
+	svc_line '^plain: cannot be watched' 5 "$T/svc.err"
+	# Gone mid-dump (crashed when found, its dump held 2 s): the dump ends
+	# first (it fails: the test driver has no memory-only dumps), then the
+	# domain is forgotten.
+	svc_line '^crash: dumping ' 5
+	svc_lvctl "undefine crash" "destroy crash"
+	sleep 0.5
+	! grep -q '^crash: .*forgotten' "$T/svc.out" || t_fail "crash forgotten while its dump ran"
+	svc_line '^crash: error: dump failed: ' 5 "$T/svc.err"
+	svc_line '^crash: stopped, and gone \(a transient domain\): forgotten$' 5
+	svc_lvctl "undefine off"
+	svc_line '^off: undefined: forgotten$' 5
+	# Undefined while it runs: transient now, still watched, until it stops.
+	svc_lvctl "undefine busy" "undefine plain" "define $T/new.xml"
+	svc_line '^new: watching' 5
+	sleep 0.5
+	! grep -q '^busy: .*forgotten' "$T/svc.out" || t_fail "busy forgotten while it still runs"
+	svc_lvctl "destroy busy"
+	svc_line '^busy: stopped, and gone \(a transient domain\): forgotten$' 5
+	# 100 transient and 100 persistent domains come, are watched, and go.
+	# (In batches: one gone before libvirt's event for its start is
+	# handled was never seen.)
+	svc_lvctl "${create[@]}"
+	svc_line '^p100: watching' 20
+	sleep 1
+	[ "$(svc_prom "$T/f.prom" panic_collector_watched_guests)" = 202 ] ||
+		t_fail "$(svc_prom "$T/f.prom" panic_collector_watched_guests) watched, want 202"
+	svc_lvctl "${remove[@]}"
+	svc_line '^p100: undefined: forgotten$' 20
+	sleep 1
+	[ "$(svc_prom "$T/f.prom" panic_collector_watched_guests)" = 2 ] ||
+		t_fail "after the churn: $(svc_prom "$T/f.prom" panic_collector_watched_guests) watched, want 2 (keep, new)"
+	[ "$(svc_prom "$T/f.prom" panic_collector_unwatchable_guests)" = 0 ] ||
+		t_fail "the undefined unwatchable domain still counted"
+	[ "$(svc_count '^t[0-9]+: stopped, and gone \(a transient domain\): forgotten$' "$T/svc.out")" = 100 ] ||
+		t_fail "$(svc_count '^t[0-9]+: .*forgotten' "$T/svc.out") transient domains forgotten, want 100"
+	[ "$(svc_count '^p[0-9]+: undefined: forgotten$' "$T/svc.out")" = 100 ] ||
+		t_fail "$(svc_count '^p[0-9]+: .*forgotten' "$T/svc.out") undefined domains forgotten, want 100"
+	# Gone while libvirtd was away: the reconnection's listing tells. The
+	# test driver reads its file again: only "late" is left.
+	{
+		echo "<node>"
+		svc_lv_domain late "$(uuid 5)"
+		echo "</node>"
+	} >"$T/f.xml"
+	svc_lvctl close
+	svc_line '^late: watching' 10
+	svc_line "^keep: gone from libvirt's domain list: forgotten$" 5
+	svc_line "^new: gone from libvirt's domain list: forgotten$" 5
+	sleep 1
+	[ "$(svc_prom "$T/f.prom" panic_collector_watched_guests)" = 1 ] ||
+		t_fail "after the reconnection: $(svc_prom "$T/f.prom" panic_collector_watched_guests) watched, want 1 (late)"
+	svc_term || t_fail "SIGTERM: exit $?, want 0"
+	[ "$(svc_count 'forgotten$' "$T/svc.out")" = 205 ] ||
+		t_fail "$(svc_count 'forgotten$' "$T/svc.out") forgotten lines, want 205 (one each)"
+	[ "$(grep -Evc '^(plain: cannot be watched|crash: error: dump failed)' "$T/svc.err")" = 0 ] ||
+		t_fail "unexpected errors: $(cat "$T/svc.err")"
+	[ -z "$(ls -A "$T/dumps")" ] || t_fail "files left in the dump dir: $(ls "$T/dumps")"
+	grep -v '^[tp][0-9]*: ' "$T/svc.out"
 }

@@ -29,11 +29,30 @@ panic_cpu_symbol() {
 # crash 8.0.6 does not unwind CPUs that were stopped on their IRQ or NMI
 # stacks in dump-guest-memory dumps ("read of stack at fffffe... failed");
 # their registers are in the dump, and in kdump vmcores it unwinds them.
+# vmlinux_of_metadata META: the built vmlinux whose GNU build ID is the
+# dump's (its .json's build_id, from VMCOREINFO), as a support engineer
+# finds the debug kernel of a dump; fails when none or several match.
+vmlinux_of_metadata() {
+	local meta=$1 id found=() f
+	id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("build_id") or "")' "$meta")
+	[ -n "$id" ] || t_fail "$meta has no build_id"
+	for f in "$QP_CACHE"/out/*/vmlinux; do
+		readelf -n "$f" 2>/dev/null | grep -q "Build ID: $id\$" && found+=("$f")
+	done
+	[ "${#found[@]}" = 1 ] || t_fail "build ID $id matches ${#found[@]} built vmlinux files: ${found[*]}"
+	echo "${found[0]}"
+}
+
 assert_collected() {
-	local dump=$1 smp=$2 s=$3 where=${4:-halted} meta sym
+	local dump=$1 smp=$2 s=$3 where=${4:-halted} meta sym vmlinux
 	meta="$T/dumps/$dump.json"
 	grep -q '"vcpus_quiet": *true' "$meta" ||
 		t_fail "$dump: the vCPUs were not quiet when dumped: $(grep vcpu_ns "$meta")"
+	# The reader opens the dump with the kernel under test: that must be the
+	# one the metadata names.
+	vmlinux=$(vmlinux_of_metadata "$meta")
+	[ "$vmlinux" -ef "$(qp_out_dir "$BASE" "$VARIANT")/vmlinux" ] ||
+		t_fail "$dump: its metadata's build ID names $vmlinux, not the kernel under test"
 	DUMPFILE="dumps/$dump" read_vmcore
 	DUMPFILE="dumps/$dump" assert_dump "$smp" "${SCEN_PANIC[$s]}" "${SCEN_LOG[$s]}"
 	sym=$(DUMPFILE="dumps/$dump" panic_cpu_symbol)
@@ -48,7 +67,7 @@ assert_collected() {
 	esac
 	echo "$dump: $(sed -n 's/.*"bytes": *\([0-9]*\).*/\1/p' "$meta") bytes in" \
 		"$(sed -n 's/.*"dump_ms": *\([0-9]*\).*/\1/p' "$meta") ms, panicking CPU $where in $sym," \
-		"$smp vCPUs with registers, no crashkernel ($CRASHKERNEL saved)"
+		"$smp vCPUs with registers, no crashkernel ($CRASHKERNEL saved); vmlinux by build ID: ${vmlinux#"$QP_CACHE"/}"
 	rm -f "$T/dumps/$dump"
 }
 

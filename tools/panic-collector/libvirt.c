@@ -30,8 +30,14 @@
  * domain's id (new at every start) and its vCPUs' CPU time (which grows
  * whenever the guest runs: after a reset, a resume), so that a collector
  * started again does not dump the same panic twice, yet dumps the next
- * one. There is no limit on the domains watched; one that is undefined is
- * forgotten.
+ * one. There is no limit on the domains watched, and a domain that is gone
+ * for good is forgotten (its VM freed, one line), so that a host that
+ * churns domains does not grow the collector: an undefined domain (event
+ * UNDEFINED), a transient one that stopped (STOPPED), or one missing from
+ * the list at a reconnection (gone while libvirtd was away). "Gone" is
+ * asked of libvirt (the UUID no longer found), not read from the event: a
+ * running domain that is undefined becomes transient and stays watched
+ * until it stops.
  *
  * libvirtd may restart at any time. Keepalive and the close callback tell
  * (the callback may run in a dump thread: it only raises a flag); the
@@ -74,6 +80,10 @@ struct lv_vm {
 	char dump_error[512];
 	/* opt.format for the dump thread: a SIGHUP may replace opt meanwhile */
 	int dump_format;
+	/* the domain went while its dump ran: forgotten when the dump ends */
+	const char *gone;
+	/* in the domain list of the last scan_domains() */
+	bool listed;
 };
 
 static struct {
@@ -261,6 +271,8 @@ static void lv_start_dump(struct vm *vm, int fd)
 	l->thread_running = true;
 }
 
+static void forget_vm(struct lv_vm *l, const char *why);
+
 /* The end of a dump thread, in the event loop: tell the core (or retry). */
 static void dump_thread_done(struct lv_vm *l)
 {
@@ -292,8 +304,11 @@ static void on_dump_thread(int watch, int fd, int events, void *opaque)
 	struct lv_vm *l;
 
 	/* Not when lv_abort_dump() saw it end already. */
-	if (read(fd, &l, sizeof(l)) == sizeof(l) && l->thread_running)
-		dump_thread_done(l);
+	if (read(fd, &l, sizeof(l)) != sizeof(l) || !l->thread_running)
+		return;
+	dump_thread_done(l);
+	if (l->gone)
+		forget_vm(l, l->gone);
 }
 
 /*
@@ -476,25 +491,64 @@ static struct lv_vm *add_vm(const char *name, const char *uuid, const char *cons
 	return l;
 }
 
-/* An undefined domain: its VM goes (unless a dump of it is under way). */
-static void forget_domain(virDomainPtr dom)
+/*
+ * The domain of @l is gone for good (@why): its VM goes, with one line. A
+ * panic still waiting for its dump is lost, and said so; a dump under way
+ * ends first (on_dump_thread() comes back here).
+ */
+static void forget_vm(struct lv_vm *l, const char *why)
+{
+	int i;
+
+	if (l->thread_running) {
+		l->gone = why;
+		return;
+	}
+	if (l->vm->state == SETTLING || l->vm->state == QUEUED || l->pending)
+		vm_fail(l->vm, "panicked, but the domain is gone (%s) before its dump: not dumped",
+			why);
+	say(l->vm, "%s: forgotten", why);
+	vm_free(l->vm);
+	for (i = 0; i < nlvms; i++)
+		if (lvms[i] == l) {
+			lvms[i] = lvms[--nlvms];
+			break;
+		}
+	free(l);
+}
+
+/* A domain gone for good: forget it, watched or reported unwatchable. */
+static void forget_domain(virDomainPtr dom, const char *why)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	struct lv_vm *l;
-	int i;
 
 	if (virDomainGetUUIDString(dom, uuid) < 0)
 		return;
 	forget_unwatchable(uuid);
 	l = find_vm(uuid);
-	if (!l || l->thread_running || l->vm->state == DUMPING)
-		return;
-	say(l->vm, "undefined: not watched any more");
-	vm_free(l->vm);
-	for (i = 0; i < nlvms; i++)
-		if (lvms[i] == l)
-			lvms[i] = lvms[--nlvms];
-	free(l);
+	if (l)
+		forget_vm(l, why);
+}
+
+/*
+ * Is the domain gone for good? Undefined while shut off, or transient and
+ * stopped: libvirt no longer knows its UUID. (One undefined while it runs
+ * is transient now, and stays until it stops.)
+ */
+static bool domain_gone(virDomainPtr dom)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	virDomainPtr again;
+
+	if (!lv.conn || virDomainGetUUIDString(dom, uuid) < 0)
+		return false;
+	again = virDomainLookupByUUIDString(lv.conn, uuid);
+	if (again) {
+		virDomainFree(again);
+		return false;
+	}
+	return virGetLastErrorCode() == VIR_ERR_NO_DOMAIN;
 }
 
 /* The VM of @dom, made on first sight when it can be watched. */
@@ -580,8 +634,10 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 {
 	struct lv_vm *l;
 
-	if (event == VIR_DOMAIN_EVENT_UNDEFINED && !watched(dom)) {
-		forget_domain(dom);
+	if ((event == VIR_DOMAIN_EVENT_UNDEFINED || event == VIR_DOMAIN_EVENT_STOPPED) &&
+	    domain_gone(dom)) {
+		forget_domain(dom, event == VIR_DOMAIN_EVENT_UNDEFINED ? "undefined" :
+			       "stopped, and gone (a transient domain)");
 		return 0;
 	}
 	l = vm_of(dom);
@@ -602,8 +658,7 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 		vm_finished(l->vm, "stopped before any panic");
 		break;
 	case VIR_DOMAIN_EVENT_UNDEFINED:
-		vm_finished(l->vm, "stopped before any panic");
-		forget_domain(dom);
+		/* It runs still, as a transient domain: watched until it stops. */
 		break;
 	}
 	return 0;
@@ -613,6 +668,28 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 static bool domain_active(virDomainPtr dom)
 {
 	return virDomainIsActive(dom) == 1;
+}
+
+/*
+ * After a full listing: forget what it did not have (domains gone while
+ * libvirtd was away, when no event could tell), watched or unwatchable.
+ */
+static void forget_unlisted(virDomainPtr *doms, int n)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	int i, j;
+
+	for (i = lv.nunwatchable - 1; i >= 0; i--) {
+		for (j = 0; j < n; j++)
+			if (!virDomainGetUUIDString(doms[j], uuid) && !strcmp(uuid, lv.unwatchable[i]))
+				break;
+		if (j == n)
+			forget_unwatchable(lv.unwatchable[i]);
+	}
+	/* From the end: forget_vm() moves the last VM into the freed place. */
+	for (i = nlvms - 1; i >= 0; i--)
+		if (!lvms[i]->listed)
+			forget_vm(lvms[i], "gone from libvirt's domain list");
 }
 
 /* Every domain of the connection (or the named ones), at (re)connection. */
@@ -639,21 +716,28 @@ static void scan_domains(void)
 	if (n < 0)
 		error_line("panic-collector", "error: cannot list the domains of %s: %s",
 			   opt.libvirt, keep_error());
+	for (i = 0; i < nlvms; i++)
+		lvms[i]->listed = false;
 	for (i = 0; i < n; i++) {
 		/* With --once, the domains that run now, or named ones. */
 		l = opt.once && !opt.domains.n && !domain_active(doms[i]) && !watched(doms[i]) ?
 		    NULL : vm_of(doms[i]);
 		if (l)
 			check_crashed(l, doms[i]);
-		virDomainFree(doms[i]);
+		if (l || (l = watched(doms[i])))
+			l->listed = true;
 	}
-	free(doms);
 	/* Pending VMs whose domain is gone altogether. */
 	for (i = 0; i < nlvms; i++)
-		if (lvms[i]->pending && lvms[i]->vm->state == WATCHING) {
+		if (lvms[i]->pending && lvms[i]->vm->state == WATCHING && !lvms[i]->listed) {
 			lvms[i]->pending = false;
 			vm_fail(lvms[i]->vm, "panicked, but the domain is gone when libvirtd came back: not dumped");
 		}
+	if (n >= 0)
+		forget_unlisted(doms, n);
+	for (i = 0; i < n; i++)
+		virDomainFree(doms[i]);
+	free(doms);
 }
 
 /* ---- the connection ------------------------------------------------------ */
