@@ -41,11 +41,14 @@ CROSS_ARCHES="arm64:aarch64-linux-gnu-:arch/arm64/kernel/smp.o
 s390:s390x-linux-gnu-:arch/s390/kernel/ipl.o"
 
 # cross_build TREE ARCH PREFIX OBJECT: kernel/panic.o and OBJECT of TREE,
-# defconfig, W=1, in TREE/.qp-o-ARCH; the log is TREE/.qp-o-ARCH.log.
+# defconfig, W=1, in TREE/.qp-o-ARCH; the log is TREE/.qp-o-ARCH.log. The
+# objects are compiled every time: a log of an up-to-date object has no
+# warnings to compare.
 cross_build() {
 	local tree=$1 arch=$2 prefix=$3 object=$4 build="$1/.qp-o-$2"
 	local cross=(ARCH="$arch" CROSS_COMPILE="$prefix")
 	mkdir -p "$build"
+	rm -f "$build/kernel/panic.o" "$build/$object"
 	make -C "$tree" O="$build" "${cross[@]}" defconfig >"$build.log" 2>&1 &&
 		make -C "$tree" O="$build" "${cross[@]}" -j"$(nproc)" W=1 \
 			kernel/panic.o "$object" >>"$build.log" 2>&1

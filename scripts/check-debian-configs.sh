@@ -41,15 +41,21 @@ config_package() {
 # config_version PACKAGE PINNED: PINNED if the archive has it, else the
 # newest version with the same upstream part (Debian drops superseded
 # revisions from bookworm-security; madison lists the newest first), else
-# PINNED (the download then fails).
+# the newest of the same stable series (bookworm-security keeps only the
+# newest linux-config-6.12: 6.12.118 once 6.12.117 was pinned), else PINNED
+# (the download then fails).
 config_version() {
-	local pkg=$1 pinned=$2 found
+	local pkg=$1 pinned=$2 found series
 	found=$(apt-cache "${QP_APT_OPTS[@]}" madison "$pkg" | awk -F'|' '{ gsub(/ /, "", $2); print $2 }')
 	if grep -qxF "$pinned" <<<"$found"; then
 		echo "$pinned"
 		return 0
 	fi
-	found=$(awk -v up="${pinned%-*}-" 'index($0, up) == 1 { print; exit }' <<<"$found")
+	series=$(cut -d. -f1-2 <<<"$pinned").
+	found=$(awk -v up="${pinned%-*}-" -v series="$series" '
+		index($0, up) == 1 { print; exit }
+		index($0, series) == 1 && !newest { newest = $0 }
+		END { if (newest) print newest }' <<<"$found" | head -n 1)
 	echo "${found:-$pinned}"
 }
 
@@ -77,7 +83,8 @@ config_dir() {
 	fi
 	version=$(cat "$dir/VERSION" 2>/dev/null || echo "$pinned")
 	[ "$version" = "$pinned" ] ||
-		qp_log "$pkg $pinned is not in the archive; using $version (same upstream version)"
+		qp_log "$pkg $pinned is not in the archive; using $version (the same" \
+			"$([ "${version%-*}" = "${pinned%-*}" ] && echo "upstream version" || echo "stable series"))"
 	echo "$dir"
 }
 
