@@ -49,8 +49,8 @@ export ACCEL CPU
 
 RUN_TESTS := kexec-tests/run-tests --base $(BASE) --variant $(VARIANT)
 VARIANTS := $(if $(filter all,$(VARIANT)),baseline patched,$(VARIANT))
-SHELL_SOURCES := $(wildcard scripts/*.sh) kexec-tests/run-tests kexec-tests/lib.sh \
-	kexec-tests/libvirt.sh kexec-tests/bench kexec-tests/bench-report \
+SHELL_SOURCES := $(wildcard scripts/*.sh) kexec-tests/run-tests $(wildcard kexec-tests/lib/*.sh) \
+	kexec-tests/bench kexec-tests/bench-report \
 	kexec-tests/bench-libvirt kexec-tests/bench-collector kexec-tests/duration-report \
 	kexec-tests/check-parsers \
 	$(wildcard kexec-tests/tests/*.sh) .ci/run

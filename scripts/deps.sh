@@ -9,7 +9,7 @@ set -euo pipefail
 
 # libvirt: the collector's libvirt backend and its tests. Where systemd
 # runs, the package starts Debian's own libvirtd; the tests never use or
-# touch it (they start a libvirtd of their own, kexec-tests/libvirt.sh).
+# touch it (they start a libvirtd of their own, kexec-tests/lib/libvirt.sh).
 # systemd: systemd-analyze verify of the collector's unit.
 TOOL_PACKAGES="bc bison build-essential ccache cpio debhelper flex gcc-aarch64-linux-gnu gcc-s390x-linux-gnu
 git gnuplot-nox graphviz libelf-dev libjson-c-dev libssl-dev libvirt-clients

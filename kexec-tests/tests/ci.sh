@@ -64,7 +64,7 @@ PRIMARY_TESTS=(boot series-checkpatch kdump-sysrq-c kdump-nmi-panic-all
 	collector-unit-hardening collector-unit-execstart
 	bad-input-make bad-input-run-tests bad-input-qpvm bad-input-no-qemu
 	bad-input-series bad-input-version bad-input-collector
-	fault-capture-kernel fault-qemu-killed)
+	fault-capture-kernel fault-qemu-killed fault-timeout)
 # shellcheck disable=SC2034 # read by run-tests
 BACKPORT_TESTS=(boot series-checkpatch kdump-sysrq-c kdump-nmi-panic-all
 	cpu-nmi-panic-all panic-duration-nmi-panic-all-pn1)

@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2153 # T and COLLECTOR come from run-tests and lib.sh
+# shellcheck shell=bash disable=SC2153 # T and COLLECTOR come from run-tests and lib/
 # panic-collector as Debian ships it: the package "make deb" builds
 # (tools/panic-collector/debian), installed into a chroot; its systemd
 # unit, hardened and run by its own command line; its man page, kept
@@ -328,7 +328,7 @@ qp_test collector-unit-systemd check patched "the package under systemd (nspawn)
 test_collector_unit_systemd() {
 	local out mode
 	qp_need_cmd python3
-	declare -F svc_fake_qmp_script >/dev/null || t_fail "setup: svc_fake_qmp_script (tests/collector-service.sh) is missing"
+	declare -F svc_fake_qmp_script >/dev/null || t_fail "setup: svc_fake_qmp_script (lib/collector-svc.sh) is missing"
 	deb_build
 	trap ct_halt EXIT
 	ct_boot

@@ -1,11 +1,8 @@
 # shellcheck shell=bash disable=SC2153 # BASE, VARIANT and T come from run-tests
 # panic-collector --libvirt: libvirt-managed guests, with a libvirtd of the
-# test's own (libvirt.sh). Every dump is opened by the base's reader; what a
+# test's own (lib/libvirt.sh). Every dump is opened by the base's reader; what a
 # fleet operator relies on is checked: nothing lost across a libvirtd
 # restart, one clear line for a domain that cannot be watched.
-
-# shellcheck source=../libvirt.sh
-. "$QP_ROOT/kexec-tests/libvirt.sh"
 
 # The guests panic after kt.delay, once the collector watches them.
 LV_PANIC_APPEND="panic=0 kt.delay=8000 ${SCEN_APPEND[sysrq-c]}"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # The full matrix (tier "full", make check-full): every scenario of
-# 0-scenarios.sh with kdump loaded and not, on 2 vCPUs; the all-CPU
+# lib/scenarios.sh with kdump loaded and not, on 2 vCPUs; the all-CPU
 # scenarios and sysrq-c also on 1 and 4 vCPUs, loaded with kexec -s -p
 # (kexec_file_load) and with crash_kexec_post_notifiers=1. The check tier
 # (panic.sh) runs a representative part of it.

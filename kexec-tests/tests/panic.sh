@@ -20,53 +20,6 @@ qp_test cpu-force-cpu check both "panic_force_cpu=1, panic on CPU 0, no kdump: r
 
 # --- how long panic() itself takes ---------------------------------------
 
-PANIC_DURATION_REPS=3
-PANIC_DURATION_SLACK_MS=50
-# printk timestamps come from local_clock(). qemu64 is not an Intel CPU, so
-# 6.1 marks a multi-CPU guest's TSC unsynchronized ("Marking TSC unstable"),
-# and sched_clock_cpu() then runs at most a tick past the CPU's last tick:
-# with interrupts off in panic() its timestamps stop, and a stall of seconds
-# reads at most a tick (0 to 3 ms in the 6.1 runs before this). TCG's TSCs
-# are in sync; say so.
-PANIC_DURATION_APPEND="tsc=reliable"
-
-# panic_durations SCENARIO SMP POST_NOTIFIERS VARIANT: PANIC_DURATION_REPS
-# guests of VARIANT, kdump not loaded: "TOTAL STOP_WAIT AFTER_TRACE STOPPED"
-# of each one's panic() (panic_duration_ms) in $T/VARIANT.ms.
-panic_durations() {
-	local s=$1 smp=$2 pn=$3 variant=$4 rep name ms
-	: >"$T/$variant.ms"
-	for rep in $(seq "$PANIC_DURATION_REPS"); do
-		name="$variant-$rep"
-		# shellcheck disable=SC2086 # SCEN_STEPS is a list of qpvm steps
-		VARIANT=$variant guest "$name" "$smp" \
-			"panic=0 crash_kexec_post_notifiers=$pn $PANIC_DURATION_APPEND ${SCEN_APPEND[$s]}" \
-			${SCEN_STEPS[$s]} panic settle=30 ||
-			t_fail "$variant guest did not panic: $(tail -n 1 "$T/$name.err")"
-		! grep -q "Marking TSC unstable" "$T/$name.console" ||
-			t_fail "$variant: $name marked its TSC unstable, so its printk timestamps stop while panic() runs"
-		ms=$(panic_duration_ms "$name")
-		[ -n "$ms" ] || t_fail "$variant: no </TASK> or no end line after the panic banner in $name.console"
-		echo "$ms" >>"$T/$variant.ms"
-	done
-}
-
-# column N FILE: the Nth number of every line of FILE, on one line.
-column() {
-	awk -v n="$1" '{ print $n }' "$2" | xargs
-}
-
-# net_ms FILE: each run's AFTER_TRACE less its STOP_WAIT, on one line.
-net_ms() {
-	awk '{ print $3 - $2 }' "$1" | xargs
-}
-
-# stop_wait_runs FILE: in how many runs of FILE native_stop_other_cpus()
-# waited out its REBOOT vector's timeout (a CPU did not take it).
-stop_wait_runs() {
-	awk '$4 { n++ } END { print n + 0 }' "$1"
-}
-
 # panic_duration SCENARIO SMP POST_NOTIFIERS: panic() takes no longer on the
 # patched kernel than on baseline. Compared: the medians of
 # PANIC_DURATION_REPS runs, from the end of the backtrace to the end line
@@ -77,14 +30,20 @@ stop_wait_runs() {
 # crash_kexec_post_notifiers=0, seconds of TCG noise. Where they come, what
 # is compared is only what follows them (the notifiers after x86's "Kernel
 # Offset", kmsg_dump, the flush): those two tests cannot show a shootdown
-# stall. Where baseline never needs them (sysrq-c), the patched kernel may
-# not either: that is how a CPU that stops answering smp_send_stop()'s
-# REBOOT vector shows. Where baseline waits, the count is not compared: with
-# the harness's first NMI trigger one baseline guest's CPUs all took the
-# vector, and baseline waited in 2 runs of 3. One that stops answering
-# crash_smp_send_stop() (crash_kexec_post_notifiers=1) costs about a second
-# in what is compared. Banner to end line is shown too; it varies by more
-# than the slack.
+# stall. Where baseline does not need them every time (sysrq-c), the
+# patched kernel may not need them in every run: that is how a CPU that
+# stops answering smp_send_stop()'s REBOOT vector shows, for it never
+# answers. Under TCG
+# the wait also comes by chance on both kernels (7.3, sysrq-c, 2 vCPUs, 12
+# runs each: baseline 1, patched 2, 1666-1740 ms each), so a count of
+# single runs is not compared: a patched kernel that waited in one run of 3
+# and a baseline that waited in none failed the test once in four tries
+# with nothing wrong. That chance for all PANIC_DURATION_REPS patched runs
+# is (2/12)^3, under 1%. Where baseline waits every time, nothing is
+# compared: with the harness's first NMI trigger one baseline guest's CPUs
+# all took the vector. One that stops answering crash_smp_send_stop()
+# (crash_kexec_post_notifiers=1) costs about a second in what is compared.
+# Banner to end line is shown too; it varies by more than the slack.
 panic_duration() {
 	local s=$1 smp=$2 pn=$3 b p
 	scenario_usable "$s" "$smp"
@@ -95,10 +54,10 @@ panic_duration() {
 	set -- "$(median $b)" "$(median $p)" "$(stop_wait_runs "$T/baseline.ms")" "$(stop_wait_runs "$T/patched.ms")"
 	echo "panic() after the backtrace less the stop waits, crash_kexec_post_notifiers=$pn, $smp vCPUs:" \
 		"baseline median $1 ms ($b), patched median $2 ms ($p)"
-	echo "native_stop_other_cpus() waits: baseline $(column 2 "$T/baseline.ms") ms, patched $(column 2 "$T/patched.ms") ms;" \
-		"banner to end line: baseline $(column 1 "$T/baseline.ms") ms, patched $(column 1 "$T/patched.ms") ms"
-	[ "$3" -gt 0 ] || [ "$4" -eq 0 ] ||
-		t_fail "native_stop_other_cpus() waited out its timeout in $4 patched runs, in none on baseline"
+	echo "native_stop_other_cpus() waits: baseline $(nth_numbers 2 "$T/baseline.ms") ms, patched $(nth_numbers 2 "$T/patched.ms") ms;" \
+		"banner to end line: baseline $(nth_numbers 1 "$T/baseline.ms") ms, patched $(nth_numbers 1 "$T/patched.ms") ms"
+	[ "$4" -lt "$PANIC_DURATION_REPS" ] || [ "$3" -eq "$PANIC_DURATION_REPS" ] ||
+		t_fail "native_stop_other_cpus() waited out its timeout in every patched run, in $3 of $PANIC_DURATION_REPS on baseline"
 	[ "$2" -le $(($1 + PANIC_DURATION_SLACK_MS)) ] ||
 		t_fail "patched panic() takes $2 ms after the backtrace (median), baseline $1 ms (+${PANIC_DURATION_SLACK_MS} ms allowed)"
 }

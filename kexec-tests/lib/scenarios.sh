@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Panic scenarios as data, shared by the check-tier tests (panic.sh) and the
-# full matrix (matrix.sh). Sourced first (the file name sorts first).
+# Panic scenarios as data, shared by the check-tier tests (panic.sh), the
+# full matrix (matrix.sh) and the benchmarks.
 #
 #   SCEN_APPEND    kernel parameters: the guest init's trigger and whatever
 #                  makes it panic (panic_on_oops, softlockup_panic, ...)

@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# What every test and tool of kexec-tests uses: failing and skipping a
+# test, qpvm's "key=value" results, numbers (ms, median, within_pct),
+# bounded waits, and expect_error for the bad-input tests.
+#
+# A test function runs in its own subshell with $T (its result dir), $BASE
+# and $VARIANT set. It fails through t_fail (or any non-zero exit), skips
+# through t_skip; whatever it prints becomes TAP diagnostics.
+
+# shellcheck source=../../scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
+
+# shellcheck disable=SC2034 # used by the tests
+RUN_TESTS="$QP_ROOT/kexec-tests/run-tests"
+
+t_fail() {
+	echo "$*"
+	exit 1
+}
+
+t_skip() {
+	echo "$*"
+	exit 4
+}
+
+# t_value FILE KEY: the value qpvm reported for KEY (last one wins).
+t_value() {
+	sed -n "s/^$2=//p" "$1" | tail -n 1
+}
+
+# Nanoseconds to milliseconds, for messages.
+ms() {
+	echo $(($1 / 1000000))
+}
+
+# within_pct VALUE WANT PCT: is VALUE within WANT +-PCT%?
+within_pct() {
+	[ $(($1 * 100)) -ge $(($2 * (100 - $3))) ] && [ $(($1 * 100)) -le $(($2 * (100 + $3))) ]
+}
+
+# median N...: the median of the numbers.
+median() {
+	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# expect_error REGEX CMD...: CMD fails (non-zero exit) with exactly one
+# non-empty line on stderr, matching the extended REGEX, and no "ok" line on
+# stdout. Runs with make's variables out of the environment, so that a
+# "make check" around the test does not leak into the make under test.
+expect_error() {
+	local regex=$1 rc=0 n
+	shift
+	n=$((${ERR_N:-0} + 1))
+	ERR_N=$n
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES "$@" \
+		</dev/null >"$T/err$n.out" 2>"$T/err$n.err" || rc=$?
+	[ "$rc" != 0 ] || t_fail "'$*' exited 0"
+	[ "$(grep -c . "$T/err$n.err")" = 1 ] ||
+		t_fail "'$*' wrote $(grep -c . "$T/err$n.err") lines to stderr, want 1: $(head -c 300 "$T/err$n.err")"
+	grep -Eq -- "$regex" "$T/err$n.err" ||
+		t_fail "'$*': stderr '$(cat "$T/err$n.err")' does not match /$regex/"
+	! grep -q '^ok ' "$T/err$n.out" || t_fail "'$*' printed a TAP ok line"
+	echo "exit $rc: $* -> $(cat "$T/err$n.err")"
+}
+
+# gone PID: no process PID any more (exited and reaped).
+gone() {
+	[ ! -e "/proc/$1" ]
+}
+
+# wait_for_value FILE KEY SECONDS: the value qpvm reported for KEY, once it
+# has (empty after SECONDS).
+wait_for_value() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[ ! -f "$1" ] || [ -z "$(t_value "$1" "$2")" ] || break
+		sleep 0.1
+	done
+	[ ! -f "$1" ] || t_value "$1" "$2"
+}
+
+# wait_for_line FILE REGEX SECONDS: until FILE has a line matching REGEX.
+wait_for_line() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -Eq "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -1,0 +1,35 @@
+# shellcheck shell=bash disable=SC2153 # BASE, VARIANT and T come from run-tests
+# Booting one guest of the test's kernel with qpvm, and reading why it
+# failed.
+
+QPVM="$QP_ROOT/kexec-tests/bin/qpvm"
+
+GUEST_MEM_MB=512
+
+# guest NAME SMP APPEND STEP...: run one guest with this test's kernel.
+# Writes $T/NAME.out (qpvm results) and $T/NAME.console; returns qpvm's
+# status. $GUEST_DISK, when set, is attached as a raw virtio disk;
+# $GUEST_OPTS adds qpvm options.
+guest() {
+	local name=$1 smp=$2 append=$3 out
+	shift 3
+	out=$(qp_out_dir "$BASE" "$VARIANT")
+	# shellcheck disable=SC2086 # GUEST_OPTS is a list of options
+	"$QPVM" --accel "$QP_ACCEL" --cpu "$QP_CPU" \
+		--kernel "$out/bzImage" --initrd "$out/initramfs.cpio" \
+		--smp "$smp" --mem "$GUEST_MEM_MB" --name "qp-$name" \
+		--log "$T/$name.console" ${GUEST_DISK:+--disk "$GUEST_DISK"} \
+		--timeout "${GUEST_TIMEOUT:-300}" --append "$append" ${GUEST_OPTS:-} \
+		"$@" >"$T/$name.out" 2>"$T/$name.err"
+}
+
+# qpvm_reason FILE: why qpvm failed, from its stderr in FILE: the last line
+# but its closing "step 'X' failed after N ms", which names only the step.
+qpvm_reason() {
+	grep -v "^qpvm: step '.*' failed after [0-9]* ms$" "$1" | tail -n 1
+}
+
+# The panic message the console showed, without "Kernel panic - not syncing: ".
+panic_message() {
+	t_value "$T/$1.out" panic_line | sed -n 's/.*Kernel panic - not syncing: //p'
+}

@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# Load every library of kexec-tests, in an order where each one's top-level
+# settings find what they read: run-tests, the benchmarks and the report
+# scripts source this file.
+#
+#   common        t_fail/t_skip, qpvm results, numbers, bounded waits
+#   accel         KVM or TCG, and the CPU model
+#   guest         one guest of the test's kernel (qpvm)
+#   vmcore        the readers (crash, drgn) and the dump assertions
+#   kdump         the kdump recipe: capture a dump in a guest
+#   measure       host CPU after a panic, panic()'s duration
+#   scenarios     the panic scenarios as data
+#   collector     panic-collector against real guests
+#   collector-svc panic-collector as a service, against fakes
+#   libvirt       a libvirtd of the test's own
+#   report        Markdown for docs/
+
+QP_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=kexec-tests/lib/common.sh
+. "$QP_LIB_DIR/common.sh"
+# shellcheck source=kexec-tests/lib/accel.sh
+. "$QP_LIB_DIR/accel.sh"
+# shellcheck source=kexec-tests/lib/guest.sh
+. "$QP_LIB_DIR/guest.sh"
+# shellcheck source=kexec-tests/lib/vmcore.sh
+. "$QP_LIB_DIR/vmcore.sh"
+# shellcheck source=kexec-tests/lib/kdump.sh
+. "$QP_LIB_DIR/kdump.sh"
+# shellcheck source=kexec-tests/lib/measure.sh
+. "$QP_LIB_DIR/measure.sh"
+# shellcheck source=kexec-tests/lib/scenarios.sh
+. "$QP_LIB_DIR/scenarios.sh"
+# shellcheck source=kexec-tests/lib/collector.sh
+. "$QP_LIB_DIR/collector.sh"
+# shellcheck source=kexec-tests/lib/collector-svc.sh
+. "$QP_LIB_DIR/collector-svc.sh"
+# shellcheck source=kexec-tests/lib/libvirt.sh
+. "$QP_LIB_DIR/libvirt.sh"
+# shellcheck source=kexec-tests/lib/report.sh
+. "$QP_LIB_DIR/report.sh"
