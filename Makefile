@@ -34,7 +34,8 @@ VARIANT ?= all
 ACCEL ?= auto
 QP_CACHE ?= $(HOME)/.cache/quiet-panic
 # The bases of VERSIONS; the first is the one the series is posted against.
-BASES := $(shell awk '!/^[[:space:]]*(\#|$$)/ { print $$1 }' VERSIONS)
+# (the first line that is not a comment names the columns).
+BASES := $(shell awk '!/^[[:space:]]*(\#|$$)/ && n++ { print $$1 }' VERSIONS)
 PRIMARY_BASE := $(firstword $(BASES))
 
 # A bad setting stops make before anything runs, with one line.

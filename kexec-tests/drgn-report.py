@@ -5,7 +5,7 @@ Run with the python3 of the sid tools rootfs:
 
     python3 drgn-report.py VMCORE VMLINUX LOG_FILE
 
-The report on stdout has the lines kexec-tests/lib/vmcore.sh reads for every
+The report on stdout has the lines kexec-tests/lib/readers.sh reads for every
 reader ("key: value"); the kernel log goes to LOG_FILE. Used for the bases
 no packaged crash can open (7.3: see scripts/rootfs.sh).
 

@@ -17,7 +17,7 @@
 # Results, for every test to use: $QP_CACHE/out/<base>-<variant>/
 #   bzImage vmlinux System.map config release qp_trigger.ko
 #
-# configs/base-<base>.config, when present, is merged after the common
+# The base's own fragment (VERSIONS, column config) is merged after the common
 # fragments: options only one base has.
 #
 # The patched kernel's release ends in -quietpanic (-quietpanic-lkdtm with
@@ -125,9 +125,9 @@ stamp_is() {
 }
 
 build_variant() {
-	local base=$1 variant=$2 tree build out hash start extra=()
-	[ ! -f "$QP_ROOT/configs/base-$base.config" ] ||
-		extra=("$QP_ROOT/configs/base-$base.config")
+	local base=$1 variant=$2 tree build out hash start frag extra=()
+	frag=$(qp_base_config "$base")
+	[ -z "$frag" ] || extra=("$frag")
 	tree=$(qp_tree_dir "$base" "$variant")
 	build=$(qp_build_dir "$base" "$variant")
 	out=$(qp_out_dir "$base" "$variant")

@@ -17,11 +17,11 @@ set -euo pipefail
 X86_VARIANTS=${X86_VARIANTS-"nosmp nokexec"}
 
 build_x86_variant() {
-	local base=$1 variant=$2 tree build extra=()
+	local base=$1 variant=$2 tree build frag extra=()
 	tree=$(qp_tree_dir "$base" patched)
 	build="$tree/.qp-o-$variant"
-	[ ! -f "$QP_ROOT/configs/base-$base.config" ] ||
-		extra=("$QP_ROOT/configs/base-$base.config")
+	frag=$(qp_base_config "$base")
+	[ -z "$frag" ] || extra=("$frag")
 	"$QP_ROOT/scripts/config.sh" "$tree" "$build" "${extra[@]}" \
 		"$QP_ROOT/configs/variants/$variant.config"
 	CCACHE_DIR=${CCACHE_DIR:-$QP_CACHE/ccache} CCACHE_NOHASHDIR=1 \

@@ -28,11 +28,9 @@ FLAVOURS="amd64 cloud-amd64 rt-amd64"
 # Options at least one flavour must enable, built in or as a module (6.12
 # builds HYPERV as a module), checked over all of them.
 WANTED="CONFIG_XEN_PV CONFIG_INTEL_TDX_GUEST CONFIG_AMD_MEM_ENCRYPT CONFIG_HYPERV CONFIG_PREEMPT_RT"
-# The option a base's tree cannot have ("OPTION: why", one per base): it is
-# left out of WANTED there, and the script says so.
-declare -A NOT_IN_TREE=(
-	[6.1]="CONFIG_PREEMPT_RT: x86 selects ARCH_SUPPORTS_RT from 6.12 on; Debian's 6.1 rt flavour is built with the out-of-tree RT patch set, which linux-source-6.1 does not carry, so its rt config builds without it here"
-)
+# The option a base's tree may lack: VERSIONS says, in its debian_rt
+# column, whether the tree can build CONFIG_PREEMPT_RT, and why not.
+RT_OPTION=CONFIG_PREEMPT_RT
 
 config_package() {
 	echo "linux-config-$1"
@@ -182,8 +180,11 @@ $added
 
 # wanted_options BASE: WANTED, one a line, less what the base cannot have.
 wanted_options() {
-	local skipped=${NOT_IN_TREE[$1]:-}
-	tr ' ' '\n' <<<"$WANTED" | grep -vxF "${skipped%%:*}"
+	if [ "$(qp_base_fact "$1" debian_rt)" = yes ]; then
+		tr ' ' '\n' <<<"$WANTED"
+	else
+		tr ' ' '\n' <<<"$WANTED" | grep -vxF "$RT_OPTION"
+	fi
 }
 
 # options_missing BASE CONFIG...: the base's wanted options that none of
@@ -203,7 +204,8 @@ options_missing() {
 # built as one more flavour, and the script says so.
 check_all() {
 	local base=$1 dir flavour tree configs=() missing=()
-	[ -z "${NOT_IN_TREE[$base]:-}" ] || echo "$base: not built: ${NOT_IN_TREE[$base]}"
+	[ "$(qp_base_fact "$base" debian_rt)" = yes ] ||
+		echo "$base: not built: $RT_OPTION: this tree cannot have it (VERSIONS, debian_rt)"
 	dir=$(config_dir "$base")
 	tree=$(qp_tree_dir "$base" patched)
 	for flavour in $FLAVOURS; do

@@ -31,12 +31,36 @@ qp_need_cmd() {
 	done
 }
 
-# The pins; QP_VERSIONS_FILE names another file (tests of the pin checks).
+# The table of bases (VERSIONS: its comments say what each column means);
+# QP_VERSIONS_FILE names another file (tests of the pin checks).
 QP_VERSIONS_FILE=${QP_VERSIONS_FILE:-$QP_ROOT/VERSIONS}
 
-# Lines of VERSIONS without comments: "base package version suite".
-qp_versions() {
+# The rows of VERSIONS, the column names first, without comments.
+qp_versions_table() {
 	grep -v '^[[:space:]]*\(#\|$\)' "$QP_VERSIONS_FILE"
+}
+
+# The rows of VERSIONS without the column names: one base per line.
+qp_versions() {
+	qp_versions_table | tail -n +2
+}
+
+# qp_base_fact BASE COLUMN: BASE's value in COLUMN of VERSIONS; fails with
+# one line if there is no such column.
+qp_base_fact() {
+	qp_versions_table | awk -v b="$1" -v c="$2" '
+		NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) col = i; if (!col) exit 2; next }
+		$1 == b { print $col; exit }' ||
+		qp_die "VERSIONS has no column '$2'"
+}
+
+# qp_bases_where COLUMN VALUE: the bases whose COLUMN is VALUE, in the
+# table's order.
+qp_bases_where() {
+	local base
+	for base in $(qp_bases); do
+		[ "$(qp_base_fact "$base" "$1")" != "$2" ] || echo "$base"
+	done
 }
 
 qp_bases() {
@@ -89,15 +113,22 @@ qp_applied_ref() {
 }
 
 qp_package() {
-	qp_versions | awk -v b="$1" '$1 == b { print $2 }'
+	qp_base_fact "$1" package
 }
 
 qp_pinned_version() {
-	qp_versions | awk -v b="$1" '$1 == b { print $3 }'
+	qp_base_fact "$1" version
 }
 
 qp_suite() {
-	qp_versions | awk -v b="$1" '$1 == b { print $4 }'
+	qp_base_fact "$1" suite
+}
+
+# qp_base_config BASE: the base's own config fragment, if it has one.
+qp_base_config() {
+	local frag
+	frag=$(qp_base_fact "$1" config) || return 1
+	[ "$frag" = - ] || echo "$QP_ROOT/configs/$frag.config"
 }
 
 # A base whose suite is not "system" comes from a private apt configuration

@@ -11,7 +11,7 @@
 #           layout); sid's Release file may be past its Valid-Until on a
 #           mirror, so that check is off for it
 #
-# The host runs the tools with chroot (kexec-tests/lib/vmcore.sh, in_rootfs).
+# The host runs the tools with chroot (kexec-tests/lib/readers.sh, in_rootfs).
 #
 # usage: scripts/rootfs.sh [trixie|sid]     (prints the rootfs path)
 set -euo pipefail

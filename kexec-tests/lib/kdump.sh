@@ -5,18 +5,16 @@
 
 CRASHKERNEL=160M
 
-# makedumpfile -d level of the capture, per base. 31 drops zero, cache,
-# user and free pages. makedumpfile 1.7.6 takes 7.3's slab tail pages for
-# user data (their page->mapping has bit 0 set): -d 31 drops kernel memory
-# (a running task's task_struct, seen in kdump-panic-all). 7.3 dumps keep
-# user pages (-d 23: zero, cache and free pages dropped); crash and drgn
-# read those (docs/admin-guide.md, 4.1).
-declare -A DUMP_LEVEL=([7.3]=23 [6.12]=31 [6.1]=31)
+# dump_level [BASE]: makedumpfile -d of BASE's captures (default this
+# test's base; VERSIONS says why it differs).
+dump_level() {
+	qp_base_fact "${1:-$BASE}" dump_level
+}
 
 # kdump_params KDUMP: the kernel parameters of a guest that loads a
 # capture kernel (KDUMP: load or file) and dumps at this base's level.
 kdump_params() {
-	echo "crashkernel=$CRASHKERNEL panic=0 kt.kdump=$1 kt.dump_level=${DUMP_LEVEL[$BASE]:-31}"
+	echo "crashkernel=$CRASHKERNEL panic=0 kt.kdump=$1 kt.dump_level=$(dump_level "$BASE")"
 }
 
 # kdump_failure NAME: why guest NAME's kdump cycle did not complete: the

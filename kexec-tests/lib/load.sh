@@ -6,7 +6,7 @@
 #   common        t_fail/t_skip, qpvm results, numbers, bounded waits
 #   accel         KVM or TCG, and the CPU model
 #   guest         one guest of the test's kernel (qpvm)
-#   vmcore        the readers (crash, drgn) and the dump assertions
+#   readers       the vmcore readers (crash, drgn) and the dump assertions
 #   kdump         the kdump recipe: capture a dump in a guest
 #   measure       host CPU after a panic, panic()'s duration
 #   scenarios     the panic scenarios as data
@@ -22,8 +22,8 @@ QP_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
 . "$QP_LIB_DIR/accel.sh"
 # shellcheck source=kexec-tests/lib/guest.sh
 . "$QP_LIB_DIR/guest.sh"
-# shellcheck source=kexec-tests/lib/vmcore.sh
-. "$QP_LIB_DIR/vmcore.sh"
+# shellcheck source=kexec-tests/lib/readers.sh
+. "$QP_LIB_DIR/readers.sh"
 # shellcheck source=kexec-tests/lib/kdump.sh
 . "$QP_LIB_DIR/kdump.sh"
 # shellcheck source=kexec-tests/lib/measure.sh

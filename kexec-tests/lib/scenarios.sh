@@ -7,13 +7,15 @@
 #   SCEN_STEPS     host steps (qpvm) that trigger it, after the guest is up
 #   SCEN_PANIC     extended regex for crash's "PANIC:" line with kdump
 #   SCEN_LOG       a fixed string the vmcore's log must contain
-#   SCEN_BASES     bases that can run it; SCEN_WHY_NOT says why not others
+#   SCEN_NEEDS     what the kernel must have, where a base may lack it:
+#                  "FILE REGEX" in the base's source tree; SCEN_WHY_NOT
+#                  says why a base without it skips (scenario_needs)
 #   SCEN_MIN_CPUS  fewest vCPUs it makes sense with
 #
 # With kdump loaded an oops kexecs at oops_end(), before any panic(): crash
 # then names the oops and the log has the oops line, not a panic() line.
 
-declare -A SCEN_APPEND SCEN_STEPS SCEN_PANIC SCEN_LOG SCEN_BASES SCEN_WHY_NOT SCEN_MIN_CPUS
+declare -A SCEN_APPEND SCEN_STEPS SCEN_PANIC SCEN_LOG SCEN_NEEDS SCEN_WHY_NOT SCEN_MIN_CPUS
 SCENARIOS=()
 
 # scenario NAME APPEND PANIC_REGEX LOG_STRING
@@ -23,8 +25,16 @@ scenario() {
 	SCEN_PANIC[$1]=$3
 	SCEN_LOG[$1]=$4
 	SCEN_STEPS[$1]=""
-	SCEN_BASES[$1]="7.3 6.12 6.1"
 	SCEN_MIN_CPUS[$1]=1
+}
+
+# scenario_needs NAME FILE REGEX WHY: NAME runs only on a base whose source
+# tree has a line matching the extended REGEX in FILE; any other base skips
+# it, saying WHY. Asked of the tree rather than listed per base, so that a
+# new base needs no entry here.
+scenario_needs() {
+	SCEN_NEEDS[$1]="$2 $3"
+	SCEN_WHY_NOT[$1]=$4
 }
 
 # Watchdog thresholds small enough for a test: soft lockup after 4 s.
@@ -40,8 +50,8 @@ scenario lkdtm-exception "kt.trigger=lkdtm:EXCEPTION panic_on_oops=1" \
 	"Oops: " "BUG: kernel NULL pointer dereference"
 scenario lkdtm-panic-stop-irqoff "kt.trigger=lkdtm:PANIC_STOP_IRQOFF" \
 	"panic stop irqoff test" "Kernel panic - not syncing: panic stop irqoff test"
-SCEN_BASES[lkdtm-panic-stop-irqoff]="7.3 6.12"
-SCEN_WHY_NOT[lkdtm-panic-stop-irqoff]="LKDTM has no PANIC_STOP_IRQOFF before 6.4"
+scenario_needs lkdtm-panic-stop-irqoff drivers/misc/lkdtm/bugs.c 'PANIC_STOP_IRQOFF' \
+	"LKDTM has no PANIC_STOP_IRQOFF before 6.4"
 scenario hardirq-panic "kt.trigger=qp:hardirq-panic" \
 	"qp_trigger: panic in hard interrupt context" "Kernel panic - not syncing: qp_trigger: panic in hard interrupt context"
 scenario softirq-panic "kt.trigger=qp:softirq-panic" \
@@ -66,29 +76,34 @@ scenario softlockup "kt.trigger=lkdtm:SOFTLOCKUP softlockup_panic=1 $LOCKUP_PARA
 # The buddy detector watches a CPU from another one: it needs two.
 scenario hardlockup "kt.trigger=lkdtm:HARDLOCKUP nmi_watchdog=panic $LOCKUP_PARAMS" \
 	"Hard LOCKUP" "Kernel panic - not syncing: Hard LOCKUP"
-SCEN_BASES[hardlockup]="7.3 6.12"
-SCEN_WHY_NOT[hardlockup]="6.1 has only the perf hard-lockup detector and QEMU TCG has no PMU"
+scenario_needs hardlockup lib/Kconfig.debug '^config HARDLOCKUP_DETECTOR_BUDDY$' \
+	"no buddy hard-lockup detector in this tree (6.1 has only the perf one) and QEMU TCG has no PMU"
 SCEN_MIN_CPUS[hardlockup]=2
 
 # panic_force_cpu= (7.x): sysrq-c fires on CPU 0, which redirects the panic
 # to CPU 1 by IPI and stops itself in panic_smp_self_stop(), marked offline.
 scenario force-cpu "panic_force_cpu=1 kt.cpu=0 kt.trigger=sysrq-c" \
 	"sysrq triggered crash" "panic: Redirecting from CPU 0 to CPU 1 for crash kernel."
-SCEN_BASES[force-cpu]="7.3"
-SCEN_WHY_NOT[force-cpu]="panic_force_cpu= is new in 7.x"
+scenario_needs force-cpu kernel/panic.c 'panic_force_cpu' "panic_force_cpu= is new in 7.x"
 SCEN_MIN_CPUS[force-cpu]=2
 
 # scenario_usable NAME SMP: skip (exit 4) with the reason when this base or
 # vCPU count cannot run NAME.
 scenario_usable() {
 	local name=$1 smp=$2
-	case " ${SCEN_BASES[$name]} " in
-	*" $BASE "*) ;;
-	*) t_skip "${SCEN_WHY_NOT[$name]}" ;;
-	esac
+	scenario_on_base "$name" || t_skip "${SCEN_WHY_NOT[$name]}"
 	[ "$smp" -ge "${SCEN_MIN_CPUS[$name]}" ] ||
 		t_skip "$name needs at least ${SCEN_MIN_CPUS[$name]} vCPUs"
 	return 0
+}
+
+# scenario_on_base NAME: does this base's source tree have what NAME needs?
+scenario_on_base() {
+	local need=${SCEN_NEEDS[$1]:-} tree
+	[ -n "$need" ] || return 0
+	tree=$(qp_tree_dir "$BASE" baseline)
+	[ -f "$tree/${need%% *}" ] || t_fail "setup: $tree/${need%% *} is missing: cannot tell whether $BASE can run $1"
+	grep -Eq -- "${need#* }" "$tree/${need%% *}"
 }
 
 # cpu_scenario NAME SMP: kdump not loaded; host CPU after the panic.

@@ -89,7 +89,7 @@ series_file() {
 	grep -v '^[[:space:]]*\(#\|$\)' "$1/series" | sed -n "${2}p"
 }
 
-qp_test bad-input-version check patched "VERSIONS pins a source version this machine does not have: one line naming both"
+qp_test bad-input-version check patched "VERSIONS pins a source version this machine does not have, or lacks a column: one line naming it"
 test_bad_input_version() {
 	local base pkg have
 	for base in $(qp_bases); do
@@ -104,6 +104,10 @@ test_bad_input_version() {
 				env QP_VERSIONS_FILE="$T/VERSIONS" "$QP_ROOT/scripts/build.sh" "$base" patched
 		fi
 	done
+	# A table without its config column: the build stops, not builds without the fragment.
+	awk '!/^[[:space:]]*(#|$)/ { $8 = "" } { print }' "$QP_VERSIONS_FILE" >"$T/VERSIONS"
+	expect_error "VERSIONS has no column 'config'" \
+		env QP_VERSIONS_FILE="$T/VERSIONS" "$QP_ROOT/scripts/build.sh" "$BASE" patched
 }
 
 qp_test bad-input-collector check patched "panic-collector with no dump dir, no socket, a non-QMP socket, a bad format, policy or URI, a dump dir in use: one line, non-zero"

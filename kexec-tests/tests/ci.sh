@@ -13,6 +13,9 @@
 # tier is "make check BASE=7.3" (about 30 minutes of tests once the kernels
 # are built); "make check-full" runs the scenario matrix on every base.
 #
+# Each base's row of VERSIONS names its list (column ci): primary or
+# backport.
+#
 # On the primary base (7.3), PRIMARY_TESTS: every mechanism of the series
 # on the scenario that exercises it:
 #  - the vmcore: kdump with sysrq-c, and with an NMI panic on every CPU (the
