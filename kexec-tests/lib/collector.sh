@@ -108,3 +108,44 @@ assert_collected() {
 		"$smp vCPUs with registers, no crashkernel ($CRASHKERNEL saved); vmlinux by build ID: ${vmlinux#"$QP_CACHE"/}"
 	rm -f "$T/dumps/$dump"
 }
+
+# lv_collector ARGS...: panic-collector on the test's libvirtd, in the
+# background; output in $T/collector.out and .err, PID in LV_COLLECTOR.
+lv_collector() {
+	[ -x "$COLLECTOR" ] || make -s -C "$(dirname "$COLLECTOR")" >/dev/null ||
+		t_fail "cannot build panic-collector"
+	mkdir -p "$T/dumps"
+	"$COLLECTOR" --dir "$T/dumps" --libvirt "$(lv_uri)" --settle 20 "$@" \
+		>"$T/collector.out" 2>"$T/collector.err" &
+	LV_COLLECTOR=$!
+}
+
+# lv_collector_wait: its exit status (it was started with --once).
+lv_collector_wait() {
+	local rc=0 i
+	for ((i = 0; i < 3000; i++)); do
+		kill -0 "$LV_COLLECTOR" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$LV_COLLECTOR" 2>/dev/null && t_fail "the collector did not finish in 300 s: $(tail -n 2 "$T/collector.out")"
+	wait "$LV_COLLECTOR" || rc=$?
+	return "$rc"
+}
+
+# lv_assert_dumped NAME SMP: one dump of domain NAME, its metadata names the
+# domain and its UUID and the console's panic line, and the reader finds
+# the panic and every vCPU with registers. With on_crash=preserve QEMU
+# pauses the guest at the pvpanic event, inside panic(): the panicking CPU
+# is found in pvpanic_send_event(), before panic() went on.
+lv_assert_dumped() {
+	local name=$1 smp=$2 dump meta
+	dump=$(cd "$T/dumps" && ls "$name"-*.kdump 2>/dev/null) || t_fail "no dump of $name: $(ls "$T/dumps")"
+	[ "$(echo "$dump" | wc -l)" = 1 ] || t_fail "more than one dump of $name: $dump"
+	meta="$T/dumps/$dump.json"
+	grep -q "\"uuid\": *\"$(cat "$T/$name.uuid")\"" "$meta" ||
+		t_fail "$dump: the metadata lacks the domain's UUID $(cat "$T/$name.uuid")"
+	grep -q '"panic_line": *"Kernel panic - not syncing: sysrq triggered crash' "$meta" ||
+		t_fail "$dump: the metadata lacks the console's panic line: $(grep panic_line "$meta")"
+	grep -q '"source": *"libvirt:' "$meta" || t_fail "$dump: the source is not libvirt"
+	assert_collected "$dump" "$smp" sysrq-c paused
+}

@@ -88,3 +88,19 @@ wait_for_line() {
 	done
 	return 1
 }
+
+# path_without_qemu: a PATH with every program of this machine but QEMU.
+path_without_qemu() {
+	local f
+	mkdir -p "$T/noqemu"
+	for f in /usr/bin/* /usr/sbin/*; do
+		case "${f##*/}" in qemu-system-*) continue ;; esac
+		ln -sf "$f" "$T/noqemu/${f##*/}"
+	done
+	echo "$T/noqemu"
+}
+
+# series_file DIR N: the Nth patch of DIR's series.
+series_file() {
+	grep -v '^[[:space:]]*\(#\|$\)' "$1/series" | sed -n "${2}p"
+}

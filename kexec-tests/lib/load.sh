@@ -12,6 +12,7 @@
 #   scenarios     the panic scenarios as data
 #   collector     panic-collector against real guests
 #   collector-svc panic-collector as a service, against fakes
+#   package       panic-collector's Debian package, chroot and container
 #   libvirt       a libvirtd of the test's own
 #   report        Markdown for docs/
 
@@ -34,6 +35,8 @@ QP_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
 . "$QP_LIB_DIR/collector.sh"
 # shellcheck source=kexec-tests/lib/collector-svc.sh
 . "$QP_LIB_DIR/collector-svc.sh"
+# shellcheck source=kexec-tests/lib/package.sh
+. "$QP_LIB_DIR/package.sh"
 # shellcheck source=kexec-tests/lib/libvirt.sh
 . "$QP_LIB_DIR/libvirt.sh"
 # shellcheck source=kexec-tests/lib/report.sh

@@ -48,17 +48,6 @@ test_bad_input_qpvm() {
 	expect_error "qemu-system-x86_64 not found" env PATH="$(path_without_qemu)" "$QPVM" "${k[@]}" panic
 }
 
-# path_without_qemu: a PATH with every program of this machine but QEMU.
-path_without_qemu() {
-	local f
-	mkdir -p "$T/noqemu"
-	for f in /usr/bin/* /usr/sbin/*; do
-		case "${f##*/}" in qemu-system-*) continue ;; esac
-		ln -sf "$f" "$T/noqemu/${f##*/}"
-	done
-	echo "$T/noqemu"
-}
-
 qp_test bad-input-no-qemu check patched "run-tests with no QEMU in PATH: Bail out! at setup, never a pass"
 test_bad_input_no_qemu() {
 	expect_error "setup: qemu-system-x86_64 not found" \
@@ -82,11 +71,6 @@ test_bad_input_series() {
 	expect_error "$BASE: patch $victim does not apply cleanly to linux-source-" \
 		"$QP_ROOT/scripts/tree.sh" --check "$copy" "$BASE"
 	expect_error "unknown BASE '5\.10'" "$QP_ROOT/scripts/tree.sh" 5.10
-}
-
-# series_file DIR N: the Nth patch of DIR's series.
-series_file() {
-	grep -v '^[[:space:]]*\(#\|$\)' "$1/series" | sed -n "${2}p"
 }
 
 qp_test bad-input-version check patched "VERSIONS pins a source version this machine does not have, or lacks a column: one line naming it"

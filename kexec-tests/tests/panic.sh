@@ -84,28 +84,6 @@ done
 # panic-duration-* compare the panic path itself).
 PANIC_TIMEOUT_TOLERANCE_PCT=5
 
-# countdown_smp SCENARIO: the vCPUs of a panic=N guest (sysrq-c 2, else 4).
-countdown_smp() {
-	if [ "$1" = sysrq-c ]; then echo 2; else echo 4; fi
-}
-
-# countdown_ms NAME SECONDS SCENARIO [PARAM...]: ms from "Rebooting in
-# SECONDS seconds" to the reset of a panic=SECONDS guest of this variant
-# (the caller has checked scenario_usable: a skip must not happen in here,
-# where it would be a failure of the command substitution).
-countdown_ms() {
-	local name=$1 secs=$2 s=$3 smp
-	shift 3
-	smp=$(countdown_smp "$s")
-	# shellcheck disable=SC2086 # SCEN_STEPS is a list of qpvm steps
-	guest "$name" "$smp" "panic=$secs $* ${SCEN_APPEND[$s]}" ${SCEN_STEPS[$s]} panic \
-		"expect=Rebooting in $secs seconds" exit ||
-		t_fail "no reset after panic=$secs: $(tail -n 1 "$T/$name.err")"
-	[ "$(t_value "$T/$name.out" exit_reason)" = guest-reset ] ||
-		t_fail "guest ended with '$(t_value "$T/$name.out" exit_reason)', not a reset"
-	echo $(($(t_value "$T/$name.out" shutdown_ms) - $(t_value "$T/$name.out" expect_ms)))
-}
-
 # panic_timeout_test SECONDS SCENARIO [PARAM...]: panic=SECONDS resets the
 # guest SECONDS +-5% after "Rebooting in SECONDS seconds".
 panic_timeout_test() {
@@ -140,19 +118,6 @@ qp_test panic-timeout check both "panic=10 resets the guest 10 s +-5% after 'Reb
 # only overruns); with KVM both must be SECONDS +-5%.
 PANIC_TIMEOUT_RUNS=3
 PANIC_TIMEOUT_TCG_TOLERANCE_PCT=15
-
-# boot_cpu_lpj: "lpj=N" with the boot CPU's loops_per_jiffy, from a boot of
-# this variant's kernel; nothing with KVM, where kvmclock presets every
-# CPU's value anyway (kvm_get_preset_lpj()).
-boot_cpu_lpj() {
-	local lpj
-	[ "$QP_ACCEL" = kvm ] && return 0
-	guest lpj 1 "panic=0" 'expect=BogoMIPS \(lpj=[0-9]+\)' ||
-		t_fail "no delay loop calibration line: $(tail -n 1 "$T/lpj.err")"
-	lpj=$(sed -n 's/.*BogoMIPS (lpj=\([0-9]\+\)).*/\1/p' "$T/lpj.console" | head -n 1)
-	[ -n "$lpj" ] || t_fail "no lpj= value in the calibration line of $T/lpj.console"
-	echo "lpj=$lpj"
-}
 
 # panic_timeout_vs_baseline SECONDS SCENARIO: see above.
 panic_timeout_vs_baseline() {
