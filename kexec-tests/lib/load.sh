@@ -13,7 +13,6 @@
 #   collector     panic-collector against real guests
 #   collector-svc panic-collector as a service, against fakes
 #   libvirt       a libvirtd of the test's own
-#   report        Markdown for docs/
 
 QP_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kexec-tests/lib/common.sh
@@ -36,5 +35,3 @@ QP_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
 . "$QP_LIB_DIR/collector-svc.sh"
 # shellcheck source=kexec-tests/lib/libvirt.sh
 . "$QP_LIB_DIR/libvirt.sh"
-# shellcheck source=kexec-tests/lib/report.sh
-. "$QP_LIB_DIR/report.sh"
