@@ -7,11 +7,14 @@
 #   make check-parsers the harness's parsers on saved output of real runs, no guest
 #   make check-full    every scenario of the matrix
 #   make soak          every scenario's kdump capture 10 times, lost dumps counted
-#   make bench         the full benchmark into docs/results.md (BASE=7.3 for one)
+#   make bench         the full benchmark (BASE=7.3 for one base) into
+#                      docs/results/bench.md
 #   make bench-libvirt what a panicked guest costs under libvirt, per on_crash,
-#                      and host dumps vs kdump by guest size (docs/results.md)
+#                      and host dumps vs kdump by guest size, into
+#                      docs/results/libvirt.md
 #   make bench-collector the collector at scale (1030 libvirt domains, 50 QMP
-#                      guests: fakes, no guest kernel) into docs/results.md
+#                      guests: fakes, no guest kernel) into
+#                      docs/results/collector-scale.md
 #   make build         baseline and patched kernels of every base
 #   make check-series  every prefix of the series builds and boots (+ CPU figures)
 #   make check-variants  !SMP, !KEXEC_CORE/!CRASH_DUMP builds, the arm64 and

@@ -14,7 +14,6 @@
 #   collector-svc panic-collector as a service, against fakes
 #   package       panic-collector's Debian package, chroot and container
 #   libvirt       a libvirtd of the test's own
-#   report        Markdown for docs/
 
 QP_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=kexec-tests/lib/common.sh
@@ -39,5 +38,3 @@ QP_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
 . "$QP_LIB_DIR/package.sh"
 # shellcheck source=kexec-tests/lib/libvirt.sh
 . "$QP_LIB_DIR/libvirt.sh"
-# shellcheck source=kexec-tests/lib/report.sh
-. "$QP_LIB_DIR/report.sh"

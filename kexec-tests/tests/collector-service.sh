@@ -423,7 +423,7 @@ test_collector_svc_libvirt_forget() {
 # (collector-service.sh's svc_fake_qmp_script) panicking at once, many
 # libvirt test:/// domains. These tests assert behaviour only (everything
 # watched, everything dumped, once); kexec-tests/bench-collector measures
-# the same set-ups (time, CPU, memory) for docs/results.md.
+# the same set-ups (time, CPU, memory) for docs/results/collector-scale.md.
 
 # 50 QEMU guests found by one --qmp glob panic in the same instant: every
 # one is dumped, once, with its metadata, whatever the order the dump slots
