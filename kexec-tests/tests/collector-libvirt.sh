@@ -40,11 +40,16 @@ lv_assert_dumped() {
 	dump=$(cd "$T/dumps" && ls "$name"-*.kdump 2>/dev/null) || t_fail "no dump of $name: $(ls "$T/dumps")"
 	[ "$(echo "$dump" | wc -l)" = 1 ] || t_fail "more than one dump of $name: $dump"
 	meta="$T/dumps/$dump.json"
-	grep -q "\"uuid\": *\"$(cat "$T/$name.uuid")\"" "$meta" ||
-		t_fail "$dump: the metadata lacks the domain's UUID $(cat "$T/$name.uuid")"
-	grep -q '"panic_line": *"Kernel panic - not syncing: sysrq triggered crash' "$meta" ||
-		t_fail "$dump: the metadata lacks the console's panic line: $(grep panic_line "$meta")"
-	grep -q '"source": *"libvirt:' "$meta" || t_fail "$dump: the source is not libvirt"
+	[ "$(json_value "$meta" uuid)" = "$(cat "$T/$name.uuid")" ] ||
+		t_fail "$dump: the metadata's uuid is '$(json_value "$meta" uuid)', not the domain's $(cat "$T/$name.uuid")"
+	case "$(json_value "$meta" panic_line)" in
+	"Kernel panic - not syncing: sysrq triggered crash"*) ;;
+	*) t_fail "$dump: the metadata lacks the console's panic line: $(json_value "$meta" panic_line)" ;;
+	esac
+	case "$(json_value "$meta" source)" in
+	libvirt:*) ;;
+	*) t_fail "$dump: the source is not libvirt: $(json_value "$meta" source)" ;;
+	esac
 	assert_collected "$dump" "$smp" sysrq-c paused
 }
 
