@@ -12,7 +12,7 @@ set -euo pipefail
 # touch it (they start a libvirtd of their own, kexec-tests/lib/libvirt.sh).
 # systemd: systemd-analyze verify of the collector's unit.
 TOOL_PACKAGES="bc bison build-essential ccache cpio debhelper flex gcc-aarch64-linux-gnu gcc-s390x-linux-gnu
-git gnuplot-nox graphviz libelf-dev libjson-c-dev libssl-dev libvirt-clients
+git gnuplot-nox graphviz jq libelf-dev libjson-c-dev libssl-dev libvirt-clients
 libvirt-daemon-system libvirt-dev lintian linux-perf man-db mmdebstrap pkg-config procps python3
 qemu-system-x86 qemu-utils rsync shellcheck systemd systemd-container xz-utils"
 

@@ -72,7 +72,7 @@ panic_cpu_symbol() {
 # finds the debug kernel of a dump; fails when none or several match.
 vmlinux_of_metadata() {
 	local meta=$1 id found=() f
-	id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("build_id") or "")' "$meta")
+	id=$(json_value "$meta" build_id)
 	[ -n "$id" ] || t_fail "$meta has no build_id"
 	for f in "$QP_CACHE"/out/*/vmlinux; do
 		readelf -n "$f" 2>/dev/null | grep -q "Build ID: $id\$" && found+=("$f")
@@ -84,8 +84,8 @@ vmlinux_of_metadata() {
 assert_collected() {
 	local dump=$1 smp=$2 s=$3 where=${4:-halted} meta sym vmlinux
 	meta="$T/dumps/$dump.json"
-	grep -q '"vcpus_quiet": *true' "$meta" ||
-		t_fail "$dump: the vCPUs were not quiet when dumped: $(grep vcpu_ns "$meta")"
+	[ "$(json_value "$meta" vcpus_quiet)" = true ] ||
+		t_fail "$dump: the vCPUs were not quiet when dumped: vcpu_ns_last_second=$(json_value "$meta" vcpu_ns_last_second)"
 	# The reader opens the dump with the kernel under test: that must be the
 	# one the metadata names.
 	vmlinux=$(vmlinux_of_metadata "$meta")
@@ -103,8 +103,8 @@ assert_collected() {
 	paused:pvpanic_send_event) ;;
 	*) t_fail "$dump: the panicking CPU is in '$sym', not $where" ;;
 	esac
-	echo "$dump: $(sed -n 's/.*"bytes": *\([0-9]*\).*/\1/p' "$meta") bytes in" \
-		"$(sed -n 's/.*"dump_ms": *\([0-9]*\).*/\1/p' "$meta") ms, panicking CPU $where in $sym," \
+	echo "$dump: $(json_value "$meta" bytes) bytes in" \
+		"$(json_value "$meta" dump_ms) ms, panicking CPU $where in $sym," \
 		"$smp vCPUs with registers, no crashkernel ($CRASHKERNEL saved); vmlinux by build ID: ${vmlinux#"$QP_CACHE"/}"
 	rm -f "$T/dumps/$dump"
 }
@@ -142,10 +142,15 @@ lv_assert_dumped() {
 	dump=$(cd "$T/dumps" && ls "$name"-*.kdump 2>/dev/null) || t_fail "no dump of $name: $(ls "$T/dumps")"
 	[ "$(echo "$dump" | wc -l)" = 1 ] || t_fail "more than one dump of $name: $dump"
 	meta="$T/dumps/$dump.json"
-	grep -q "\"uuid\": *\"$(cat "$T/$name.uuid")\"" "$meta" ||
-		t_fail "$dump: the metadata lacks the domain's UUID $(cat "$T/$name.uuid")"
-	grep -q '"panic_line": *"Kernel panic - not syncing: sysrq triggered crash' "$meta" ||
-		t_fail "$dump: the metadata lacks the console's panic line: $(grep panic_line "$meta")"
-	grep -q '"source": *"libvirt:' "$meta" || t_fail "$dump: the source is not libvirt"
+	[ "$(json_value "$meta" uuid)" = "$(cat "$T/$name.uuid")" ] ||
+		t_fail "$dump: the metadata's uuid is '$(json_value "$meta" uuid)', not the domain's $(cat "$T/$name.uuid")"
+	case "$(json_value "$meta" panic_line)" in
+	"Kernel panic - not syncing: sysrq triggered crash"*) ;;
+	*) t_fail "$dump: the metadata lacks the console's panic line: $(json_value "$meta" panic_line)" ;;
+	esac
+	case "$(json_value "$meta" source)" in
+	libvirt:*) ;;
+	*) t_fail "$dump: the source is not libvirt: $(json_value "$meta" source)" ;;
+	esac
 	assert_collected "$dump" "$smp" sysrq-c paused
 }

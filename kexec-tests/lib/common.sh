@@ -1,11 +1,12 @@
 # shellcheck shell=bash
 # What every test and tool of kexec-tests uses: failing and skipping a
-# test, qpvm's "key=value" results, numbers (ms, median, within_pct),
-# bounded waits, and expect_error for the bad-input tests.
+# test, qpvm's "key=value" results, JSON values, numbers (ms, median,
+# within_pct), bounded waits, and expect_error for the bad-input tests.
 #
 # A test function runs in its own subshell with $T (its result dir), $BASE
-# and $VARIANT set. It fails through t_fail (or any non-zero exit), skips
-# through t_skip; whatever it prints becomes TAP diagnostics.
+# and $VARIANT set (and QP_TEST, by run-tests). It fails through t_fail (or
+# any non-zero exit), skips through t_skip; whatever it prints becomes TAP
+# diagnostics.
 
 # shellcheck source=../../scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
@@ -13,7 +14,13 @@
 # shellcheck disable=SC2034 # used by the tests
 RUN_TESTS="$QP_ROOT/kexec-tests/run-tests"
 
+# t_fail MESSAGE: fail the test: MESSAGE on stdout, TAP diagnostics. The
+# libraries fail through it in the tools too (bench, bench-libvirt), whose
+# functions hand their figures back on stdout, where a caller's $(...)
+# would swallow the message: there (no QP_TEST) it is qp_die's one
+# "error:" line on stderr.
 t_fail() {
+	[ -n "${QP_TEST:-}" ] || qp_die "$*"
 	echo "$*"
 	exit 1
 }
@@ -28,6 +35,13 @@ t_value() {
 	sed -n "s/^$2=//p" "$1" | tail -n 1
 }
 
+# json_value FILE KEY: the value of KEY in the JSON object in FILE (a
+# string as it is, an array one element a line), nothing if KEY is absent
+# or null; fails on a file that is not JSON.
+json_value() {
+	jq -r --arg key "$2" '.[$key] | select(. != null) | if type == "array" then .[] else . end' "$1"
+}
+
 # Nanoseconds to milliseconds, for messages.
 ms() {
 	echo $(($1 / 1000000))
@@ -38,9 +52,16 @@ within_pct() {
 	[ $(($1 * 100)) -ge $(($2 * (100 - $3))) ] && [ $(($1 * 100)) -le $(($2 * (100 + $3))) ]
 }
 
-# median N...: the median of the numbers.
+# median_min_max: "MEDIAN MIN MAX" of the numbers on stdin, one a line
+# (nothing if none). Of an even count the median is the lower middle one:
+# always a sample, so whole numbers stay whole for the tests' arithmetic.
+median_min_max() {
+	sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
+
+# median N...: the median of the numbers (median_min_max's).
 median() {
-	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+	printf '%s\n' "$@" | median_min_max | cut -d' ' -f1
 }
 
 # expect_error REGEX CMD...: CMD fails (non-zero exit) with exactly one
@@ -79,11 +100,13 @@ wait_for_value() {
 	[ ! -f "$1" ] || t_value "$1" "$2"
 }
 
-# wait_for_line FILE REGEX SECONDS: until FILE has a line matching REGEX.
-wait_for_line() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -Eq "$2" "$1" 2>/dev/null && return 0
+# wait_until SECONDS CMD...: until CMD succeeds, tried every 0.1 s; fails
+# after SECONDS (whole seconds).
+wait_until() {
+	local i tries=$(($1 * 10))
+	shift
+	for ((i = 0; i < tries; i++)); do
+		"$@" && return 0
 		sleep 0.1
 	done
 	return 1
@@ -103,4 +126,9 @@ path_without_qemu() {
 # series_file DIR N: the Nth patch of DIR's series.
 series_file() {
 	grep -v '^[[:space:]]*\(#\|$\)' "$1/series" | sed -n "${2}p"
+}
+
+# wait_for_line FILE REGEX SECONDS: until FILE has a line matching REGEX.
+wait_for_line() {
+	wait_until "$3" grep -Eqs "$2" "$1"
 }

@@ -1,7 +1,8 @@
 # shellcheck shell=bash disable=SC2153 # BASE, VARIANT and T come from run-tests
 # The kdump recipe: a guest that loads a capture kernel, panics, and has
 # the capture kernel write the dump to a disk the host then reads. The
-# tests, bench and bench-libvirt all capture through kdump_guest.
+# tests (kdump_capture), bench and bench-libvirt (kdump_timed) all capture
+# through kdump_guest.
 
 CRASHKERNEL=160M
 
@@ -32,27 +33,48 @@ kdump_failure() {
 	fi
 }
 
-# kdump_capture NAME SMP APPEND [KDUMP [STEP...]]: boot with a capture
-# kernel loaded (KDUMP: load = kexec -p, file = kexec -s -p), let the
-# trigger in APPEND (or the host STEPs) crash it, let the capture kernel
-# write the dump and power off, rebuild the vmcore on the host and read it
-# (read_vmcore).
-kdump_capture() {
-	local name=$1 smp=$2 append=$3 kdump=${4:-load}
+# kdump_disk_size: the dump disk of a guest of GUEST_MEM_MB: room for a
+# dump of all its memory twice over (the file is sparse: it costs what
+# the capture kernel writes).
+kdump_disk_size() {
+	echo "$((2 * GUEST_MEM_MB))M"
+}
+
+# kdump_guest NAME SMP APPEND [KDUMP [STEP...]]: boot a guest of
+# GUEST_MEM_MB with a capture kernel loaded (KDUMP: load = kexec -p, file
+# = kexec -s -p), let the trigger in APPEND (or the host STEPs) crash it,
+# and let the capture kernel write the dump to $T/dump.raw and power off.
+# Any other end is a lost dump (t_fail).
+kdump_guest() {
+	local name=$1 smp=$2 append=$3 kdump=${4:-load} disk="$T/dump.raw"
 	shift 4 2>/dev/null || shift $#
-	GUEST_DISK="$T/dump.raw"
-	rm -f "$GUEST_DISK"
-	truncate -s 1G "$GUEST_DISK"
+	rm -f "$disk"
+	truncate -s "$(kdump_disk_size)" "$disk"
 	# No "panic" step: a panic in NMI context may reach the console only
 	# through the vmcore's log.
-	guest "$name" "$smp" "$(kdump_params "$kdump") $append" \
+	GUEST_DISK=$disk guest "$name" "$smp" "$(kdump_params "$kdump") $append" \
 		'expect=^kt: kdump loaded' "$@" 'expect=^kt: capture (done|failed)' exit ||
 		t_fail "lost dump: the kdump cycle did not complete: $(kdump_failure "$name")"
 	grep -q '^kt: capture done: makedumpfile rc=0' "$T/$name.console" ||
 		t_fail "lost dump: makedumpfile in the capture kernel failed: $(grep -m1 '^kt: capture' "$T/$name.console")"
 	[ "$(t_value "$T/$name.out" exit_reason)" = guest-shutdown ] ||
 		t_fail "lost dump: the capture kernel did not power off: exit_reason=$(t_value "$T/$name.out" exit_reason)"
-	unset GUEST_DISK
+}
+
+# kdump_capture NAME SMP APPEND [KDUMP [STEP...]]: kdump_guest, then
+# rebuild the vmcore on the host and read it (read_vmcore).
+kdump_capture() {
+	kdump_guest "$@"
 	vmcore_from_disk
 	read_vmcore
+}
+
+# kdump_timed NAME SMP APPEND: "MS BYTES" of kdump_guest (the benchmarks):
+# from the panic banner to the capture kernel's power-off, and the size of
+# the dump it wrote (flattened format); the dump is not kept.
+kdump_timed() {
+	kdump_guest "$@"
+	rm -f "$T/dump.raw"
+	echo "$(t_value "$T/$1.out" exit_ms_after_panic)" \
+		"$(sed -n 's/^kt: capture done: .* bytes=\([0-9]*\).*/\1/p' "$T/$1.console")"
 }

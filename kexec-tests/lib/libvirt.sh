@@ -170,18 +170,3 @@ lv_start_domain() {
 lv_qemu_pid() {
 	cat "$LV_DIR/run/qemu/$1.pid" 2>/dev/null
 }
-
-# vcpu_threads_ns PID: host CPU (ns) of a QEMU's vCPU threads so far
-# ("CPU n/TCG" or "CPU n/KVM": libvirt starts QEMU with debug-threads=on).
-vcpu_threads_ns() {
-	local task sum=0 ns
-	for task in /proc/"$1"/task/*; do
-		case "$(cat "$task/comm" 2>/dev/null)" in
-		"CPU "*/TCG | "CPU "*/KVM) ;;
-		*) continue ;;
-		esac
-		read -r ns _ <"$task/schedstat" || continue
-		sum=$((sum + ns))
-	done
-	echo "$sum"
-}

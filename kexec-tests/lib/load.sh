@@ -3,7 +3,8 @@
 # settings find what they read: run-tests, the benchmarks and the report
 # scripts source this file.
 #
-#   common        t_fail/t_skip, qpvm results, numbers, bounded waits
+#   common        t_fail/t_skip, qpvm results, JSON values, numbers (one
+#                 median), bounded waits
 #   accel         KVM or TCG, and the CPU model
 #   guest         one guest of the test's kernel (qpvm)
 #   readers       the vmcore readers (crash, drgn) and the dump assertions

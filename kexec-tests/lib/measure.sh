@@ -1,7 +1,11 @@
 # shellcheck shell=bash disable=SC2153 # BASE, VARIANT and T come from run-tests
 # What a panicked guest costs and how long panic() takes: host CPU of the
-# vCPU threads (qpvm's meter) against an idle guest's, and panic()'s
-# duration from the kernel's own printk timestamps.
+# vCPU threads (qpvm's meter, the only one: for the tests, bench and, with
+# --attach, libvirt's QEMUs in bench-libvirt) against an idle guest's, and
+# panic()'s duration from the kernel's own printk timestamps.
+
+# The window of every CPU figure, as qpvm steps: 10 s, from 2 s on.
+CPU_WINDOW="sleep=2 cpu=10"
 
 # idle_cpu_ns SMP: host CPU (ns) of the vCPU threads of an idle guest of
 # this kernel over a 10 s window. Measured once per run and kernel
@@ -9,7 +13,8 @@
 idle_cpu_ns() {
 	local smp=$1 f="$QP_RUN_DIR/idle-$BASE-$VARIANT-${1}cpu.out"
 	if [ ! -s "$f" ]; then
-		guest idle "$smp" "panic=0" 'expect=^kt: idle$' sleep=2 cpu=10 ||
+		# shellcheck disable=SC2086 # CPU_WINDOW is a list of qpvm steps
+		guest idle "$smp" "panic=0" 'expect=^kt: idle$' $CPU_WINDOW ||
 			t_fail "idle guest measurement failed: $(qpvm_reason "$T/idle.err")"
 		cp "$T/idle.out" "$f"
 	fi
@@ -31,8 +36,20 @@ cpu_bound_ns() {
 host_cpu_after_panic() {
 	local name=$1 smp=$2 append=$3
 	shift 3
-	guest "$name" "$smp" "panic=0 $append" "$@" panic settle=20 sleep=2 cpu=10 ||
+	# shellcheck disable=SC2086 # CPU_WINDOW is a list of qpvm steps
+	guest "$name" "$smp" "panic=0 $append" "$@" panic settle=20 $CPU_WINDOW ||
 		t_fail "no panic to measure: $(tail -n 1 "$T/$name.err")"
+	t_value "$T/$name.out" cpu_total_ns
+}
+
+# attached_cpu_ns NAME PID: host CPU (ns) of the vCPU threads of QEMU PID,
+# one the harness did not start (a libvirt domain's), over CPU_WINDOW from
+# now (qpvm --attach). Details in $T/NAME.out.
+attached_cpu_ns() {
+	local name=$1 pid=$2
+	# shellcheck disable=SC2086 # CPU_WINDOW is a list of qpvm steps
+	"$QPVM" --attach "$pid" $CPU_WINDOW >"$T/$name.out" 2>"$T/$name.err" ||
+		t_fail "$name: cannot measure its QEMU's vCPU threads: $(qpvm_reason "$T/$name.err")"
 	t_value "$T/$name.out" cpu_total_ns
 }
 

@@ -2,7 +2,8 @@
 /*
  * qpvm - run one QEMU guest for the quiet-panic harness and measure it.
  *
- *   qpvm [options] STEP...
+ *   qpvm --kernel BZIMAGE [options] STEP...
+ *   qpvm --attach PID [--timeout SEC] [--workdir DIR] STEP...
  *
  * Starts QEMU (TCG unless --accel says otherwise) with the serial console on
  * a telnet-mode unix socket (so a serial BREAK can be sent), QMP on another
@@ -10,6 +11,14 @@
  * "-action reboot=shutdown" (a guest reset ends QEMU, so it can be timed).
  * Then it runs the STEPs in order; each prints its results to stdout as
  * key=value lines, diagnostics go to stderr.
+ *
+ * --attach PID measures a QEMU that runs already, one qpvm did not start (a
+ * libvirt domain's: libvirt starts QEMU with debug-threads=on, which names
+ * the vCPU threads), so that every CPU figure of the harness comes from
+ * this one meter. Only the steps that measure run then: sleep, cpu, perf
+ * and timeout (the others need the console or QMP of a QEMU qpvm starts);
+ * the accelerator is read from the vCPU threads' names, and the QEMU is
+ * left running whatever happens.
  *
  * Steps:
  *   expect=REGEX   wait for a console line matching REGEX (POSIX ERE), in
@@ -26,7 +35,7 @@
  *                  seconds: cpu_vcpu_ns=, cpu_total_ns=, cpu_pct=, ...
  *   perf=1         following cpu steps also count, with "perf stat" on the
  *                  vCPU threads alone, their cycles (perf_vcpu_cycles=)
- *                  and, with --accel kvm, the VM exits they took
+ *                  and, on KVM, the VM exits they took
  *                  (perf_kvm_exits=, the kvm:kvm_exit tracepoint);
  *                  "unsupported" where the host's perf cannot count it
  *   sysrq=C        serial BREAK, then C (magic sysrq over the serial line)
@@ -40,7 +49,8 @@
  *   timeout=SEC    time limit of each following step (default 120)
  *
  * Results start with qemu_pid= once QEMU runs. Every option and step is
- * checked before QEMU starts: a bad one is one line on stderr and exit
+ * checked before QEMU starts (with --attach: the PID is a QEMU with vCPU
+ * threads to measure): a bad one is one line on stderr and exit
  * status 2. Exit status: 0 all steps passed, 1 a step failed or timed out
  * (a QEMU that dies on its own is reported as such), 2 the guest could not
  * be started (bad option or step, QEMU missing, ...). QEMU is always reaped: on normal end, on failure and on SIGINT/SIGTERM, and it
@@ -52,6 +62,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <poll.h>
 #include <regex.h>
 #include <signal.h>
@@ -84,6 +95,7 @@ struct options {
 	const char *qmp_extra;
 	int smp, mem_mb, timeout_s;
 	bool vmcoreinfo;
+	pid_t attach;	/* the QEMU to measure; 0: start one */
 };
 
 struct line {
@@ -373,10 +385,14 @@ static void read_signals(struct guest *g)
 				child_exited(g, status);
 			continue;
 		}
-		note("signal %d: stopping the guest", si.ssi_signo);
-		g->stopping = true;
-		kill(g->pid, SIGKILL);
-		waitpid(g->pid, &status, 0);
+		if (opt.attach) {
+			note("signal %d: stopping (QEMU %d left running)", si.ssi_signo, g->pid);
+		} else {
+			note("signal %d: stopping the guest", si.ssi_signo);
+			g->stopping = true;
+			kill(g->pid, SIGKILL);
+			waitpid(g->pid, &status, 0);
+		}
 		remove_files(g);
 		exit(130);
 	}
@@ -530,7 +546,8 @@ static void stop_guest(struct guest *g)
 {
 	long long until = guest_ms(g) + 3000;
 
-	if (g->exited || g->pid <= 0)
+	/* An attached QEMU is not ours to stop. */
+	if (opt.attach || g->exited || g->pid <= 0)
 		return;
 	g->stopping = true;
 	kill(g->pid, SIGTERM);
@@ -553,11 +570,13 @@ static void cleanup(struct guest *g)
 		fclose(g->log);
 }
 
-static int start_guest(struct guest *g)
+/*
+ * What a started and an attached QEMU both need: the private directory
+ * (QEMU's sockets, perf's output), the signals as events in @blocked, and
+ * the clock of every *_ms and of --timeout.
+ */
+static int prepare_guest(struct guest *g, sigset_t *blocked)
 {
-	sigset_t blocked;
-	long long give_up;
-
 	if (opt.workdir) {
 		snprintf(g->dir, sizeof(g->dir), "%s", opt.workdir);
 	} else {
@@ -568,19 +587,41 @@ static int start_guest(struct guest *g)
 	}
 	snprintf(g->sock_console, sizeof(g->sock_console), "%s/console.sock", g->dir);
 	snprintf(g->sock_qmp, sizeof(g->sock_qmp), "%s/qmp.sock", g->dir);
+	sigemptyset(blocked);
+	sigaddset(blocked, SIGCHLD);
+	sigaddset(blocked, SIGINT);
+	sigaddset(blocked, SIGTERM);
+	sigaddset(blocked, SIGHUP);
+	sigprocmask(SIG_BLOCK, blocked, NULL);
+	g->signal_fd = signalfd(-1, blocked, SFD_NONBLOCK | SFD_CLOEXEC);
+	g->t0_ms = now_ms();
+	g->deadline_ms = opt.timeout_s * 1000LL;
+	return 0;
+}
+
+/* --attach: check_attach() found it a QEMU with vCPU threads. */
+static int attach_guest(struct guest *g)
+{
+	sigset_t blocked;
+
+	if (prepare_guest(g, &blocked))
+		return -1;
+	g->pid = opt.attach;
+	result("qemu_pid", "%d", g->pid);
+	return 0;
+}
+
+static int start_guest(struct guest *g)
+{
+	sigset_t blocked;
+	long long give_up;
+
 	if (opt.log && !(g->log = fopen(opt.log, "w"))) {
 		note("cannot write %s: %s", opt.log, strerror(errno));
 		return -1;
 	}
-	sigemptyset(&blocked);
-	sigaddset(&blocked, SIGCHLD);
-	sigaddset(&blocked, SIGINT);
-	sigaddset(&blocked, SIGTERM);
-	sigaddset(&blocked, SIGHUP);
-	sigprocmask(SIG_BLOCK, &blocked, NULL);
-	g->signal_fd = signalfd(-1, &blocked, SFD_NONBLOCK | SFD_CLOEXEC);
-	g->t0_ms = now_ms();
-	g->deadline_ms = opt.timeout_s * 1000LL;
+	if (prepare_guest(g, &blocked))
+		return -1;
 	g->pid = fork();
 	if (g->pid < 0)
 		return -1;
@@ -605,21 +646,38 @@ static int start_guest(struct guest *g)
 
 /* ---- host CPU of the vCPU threads ------------------------------------ */
 
-/* Is this thread a vCPU? QEMU names them "CPU n/TCG" or "CPU n/KVM". */
-static bool vcpu_thread(pid_t pid, const char *tid)
+/* The name of a process or thread (its /proc comm at @path); false if gone. */
+static bool read_comm(const char *path, char *comm, size_t size)
 {
-	char path[320], comm[64] = "";
-	FILE *f;
+	FILE *f = fopen(path, "r");
+	bool ok;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", pid, tid);
-	f = fopen(path, "r");
 	if (!f)
 		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
+	ok = fgets(comm, size, f) != NULL;
 	fclose(f);
-	return !strncmp(comm, "CPU ", 4) &&
-	       (strstr(comm, "/TCG") || strstr(comm, "/KVM"));
+	if (ok)
+		comm[strcspn(comm, "\n")] = '\0';
+	return ok;
+}
+
+/*
+ * The accelerator a vCPU thread runs on ("tcg" or "kvm"), NULL if the
+ * thread is no vCPU: QEMU names them "CPU n/TCG" or "CPU n/KVM" (with
+ * debug-threads=on).
+ */
+static const char *vcpu_accel(pid_t pid, const char *tid)
+{
+	char path[320], comm[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", pid, tid);
+	if (!read_comm(path, comm, sizeof(comm)) || strncmp(comm, "CPU ", 4))
+		return NULL;
+	if (strstr(comm, "/TCG"))
+		return "tcg";
+	if (strstr(comm, "/KVM"))
+		return "kvm";
+	return NULL;
 }
 
 static unsigned long long thread_ns(pid_t pid, const char *tid)
@@ -642,6 +700,7 @@ struct cpu_sample {
 	int nvcpu;
 	unsigned long long vcpu_ns[MAX_VCPUS], process_ns;
 	char tids[MAX_VCPUS * 12];	/* the vCPU threads, "tid,tid,..." */
+	const char *accel;		/* what they run on */
 };
 
 /* vCPU threads in the order QEMU created them (ascending TID). */
@@ -659,11 +718,13 @@ static void sample_cpu(pid_t pid, struct cpu_sample *s)
 
 		if (tid[0] != '.') {
 			unsigned long long ns = thread_ns(pid, tid);
+			const char *accel = vcpu_accel(pid, tid);
 
 			s->process_ns += ns;
-			if (vcpu_thread(pid, tid) && s->nvcpu < MAX_VCPUS) {
+			if (accel && s->nvcpu < MAX_VCPUS) {
 				size_t used = strlen(s->tids);
 
+				s->accel = accel;
 				snprintf(s->tids + used, sizeof(s->tids) - used, "%s%s",
 					 s->nvcpu ? "," : "", tid);
 				s->vcpu_ns[s->nvcpu++] = ns;
@@ -976,18 +1037,19 @@ static const struct step_def {
 	const char *name;
 	enum step_arg arg;
 	int (*run)(struct guest *g, const char *arg);
+	bool measures;	/* needs no console or QMP: runs with --attach */
 } steps[] = {
-	{ "expect", ARG_REGEX, step_expect },
-	{ "panic", ARG_NONE, step_panic },
-	{ "pvpanic", ARG_NONE, step_pvpanic },
-	{ "settle", ARG_SECONDS, step_settle },
-	{ "sleep", ARG_SECONDS, step_sleep },
-	{ "cpu", ARG_SECONDS, step_cpu },
-	{ "perf", ARG_FLAG, step_perf },
-	{ "sysrq", ARG_KEY, step_sysrq },
-	{ "nmi", ARG_NONE, step_nmi },
-	{ "exit", ARG_NONE, step_exit },
-	{ "timeout", ARG_SECONDS, step_timeout },
+	{ "expect", ARG_REGEX, step_expect, false },
+	{ "panic", ARG_NONE, step_panic, false },
+	{ "pvpanic", ARG_NONE, step_pvpanic, false },
+	{ "settle", ARG_SECONDS, step_settle, false },
+	{ "sleep", ARG_SECONDS, step_sleep, true },
+	{ "cpu", ARG_SECONDS, step_cpu, true },
+	{ "perf", ARG_FLAG, step_perf, true },
+	{ "sysrq", ARG_KEY, step_sysrq, false },
+	{ "nmi", ARG_NONE, step_nmi, false },
+	{ "exit", ARG_NONE, step_exit, false },
+	{ "timeout", ARG_SECONDS, step_timeout, true },
 };
 
 /* The definition of @step ("name" or "name=arg"), its argument in @arg. */
@@ -1022,6 +1084,8 @@ static const char *step_problem(const char *step)
 
 	if (!def)
 		return "unknown step (see --help)";
+	if (opt.attach && !def->measures)
+		return "needs the console or QMP of a QEMU qpvm starts, not --attach";
 	switch (def->arg) {
 	case ARG_NONE:
 		return *step ? "takes no argument" : NULL;
@@ -1053,12 +1117,16 @@ static void usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: qpvm --kernel BZIMAGE [options] STEP...\n"
+		"       qpvm --attach PID [--timeout SEC --workdir DIR] STEP...\n"
 		"options: --initrd F --append STR --smp N --mem MB --disk RAW\n"
 		"         --name NAME --log FILE --timeout SEC --workdir DIR\n"
 		"         --qemu BIN --accel tcg|kvm --cpu MODEL --machine TYPE\n"
 		"         --vmcoreinfo --qmp-extra SOCKET\n"
+		"         --attach PID: measure that running QEMU (its vCPU threads\n"
+		"         named by debug-threads=on) instead of starting one\n"
 		"steps:   expect=REGEX panic pvpanic settle=SEC sleep=SEC cpu=SEC\n"
 		"         perf=0|1 sysrq=C nmi exit timeout=SEC\n"
+		"         (--attach: sleep, cpu, perf and timeout only)\n"
 		"         (see the header of qpvm.c)\n");
 	exit(status);
 }
@@ -1096,12 +1164,9 @@ static bool executable(const char *prog)
 	return false;
 }
 
-/* Everything that can be checked before QEMU starts, one line if not. */
-static void check_options(int nsteps, char **steps_argv)
+/* What QEMU needs to start: a kernel, an accelerator, QEMU; one line if not. */
+static void check_start(void)
 {
-	const char *why;
-	int i;
-
 	if (!opt.kernel) {
 		note("no --kernel given (see --help)");
 		exit(2);
@@ -1118,6 +1183,48 @@ static void check_options(int nsteps, char **steps_argv)
 		note("%s not found (install qemu-system-x86, or give --qemu)", opt.qemu);
 		exit(2);
 	}
+}
+
+/* --attach: a running QEMU with vCPU threads to measure; one line if not. */
+static void check_attach(void)
+{
+	struct cpu_sample s;
+	char path[64], comm[64];
+
+	if (opt.kernel) {
+		note("--attach measures a running QEMU: it takes no --kernel");
+		exit(2);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/comm", opt.attach);
+	if (!read_comm(path, comm, sizeof(comm))) {
+		note("--attach: no process %d", opt.attach);
+		exit(2);
+	}
+	/* comm is cut at 15 characters: "qemu-system-x86" */
+	if (strncmp(comm, "qemu-system-", 12)) {
+		note("--attach: process %d (%s) is not a QEMU", opt.attach, comm);
+		exit(2);
+	}
+	sample_cpu(opt.attach, &s);
+	if (!s.nvcpu) {
+		note("--attach: QEMU %d has no vCPU threads named 'CPU n/TCG' or 'CPU n/KVM' (start it with -name ...,debug-threads=on)",
+		     opt.attach);
+		exit(2);
+	}
+	/* perf=1 counts VM exits on KVM */
+	opt.accel = s.accel;
+}
+
+/* Everything that can be checked before QEMU starts, one line if not. */
+static void check_options(int nsteps, char **steps_argv)
+{
+	const char *why;
+	int i;
+
+	if (opt.attach)
+		check_attach();
+	else
+		check_start();
 	for (i = 0; i < nsteps; i++) {
 		why = step_problem(steps_argv[i]);
 		if (why) {
@@ -1138,7 +1245,7 @@ static void parse_options(int argc, char **argv)
 		{ "qemu", 1, NULL, 'q' }, { "accel", 1, NULL, 'A' },
 		{ "cpu", 1, NULL, 'c' }, { "machine", 1, NULL, 'M' },
 		{ "vmcoreinfo", 0, NULL, 'V' }, { "qmp-extra", 1, NULL, 'Q' },
-		{ "help", 0, NULL, 'h' },
+		{ "attach", 1, NULL, 'P' }, { "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -1162,6 +1269,7 @@ static void parse_options(int argc, char **argv)
 		case 'M': opt.machine = optarg; break;
 		case 'V': opt.vmcoreinfo = true; break;
 		case 'Q': opt.qmp_extra = optarg; break;
+		case 'P': opt.attach = parse_int("--attach", optarg, 1, INT_MAX); break;
 		case 'h': usage(0); break;
 		default:
 			note("unknown option or missing value: %s (see --help)", argv[optind - 1]);
@@ -1179,7 +1287,7 @@ int main(int argc, char **argv)
 	int i, failed = 0;
 
 	parse_options(argc, argv);
-	if (start_guest(&g)) {
+	if (opt.attach ? attach_guest(&g) : start_guest(&g)) {
 		note("could not start the guest");
 		cleanup(&g);
 		return 2;
@@ -1189,6 +1297,10 @@ int main(int argc, char **argv)
 			note("step '%s' failed after %lld ms", argv[i], guest_ms(&g));
 			failed = 1;
 		}
+	}
+	if (opt.attach) {
+		cleanup(&g);
+		return failed;
 	}
 	/* Did the guest end on its own (poweroff, reset) before we stopped it? */
 	result("guest_ended", "%s", g.exited ? "yes" : "no");

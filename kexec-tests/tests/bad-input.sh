@@ -29,9 +29,9 @@ test_bad_input_run_tests() {
 	grep -q '^Bail out! unknown test' "$T/err1.out" || t_fail "no 'Bail out!' line on stdout"
 }
 
-qp_test bad-input-qpvm check patched "qpvm with an unknown step, a missing kernel, a bad --smp or no QEMU: one line, exit 2"
+qp_test bad-input-qpvm check patched "qpvm with an unknown step, a missing kernel, a bad --smp or no QEMU; --attach to no process, not a QEMU, a QEMU with unnamed vCPU threads: one line, exit 2"
 test_bad_input_qpvm() {
-	local out k
+	local out k qemu not_qemu named unnamed
 	out=$(qp_out_dir "$BASE" "$VARIANT")
 	k=(--kernel "$out/bzImage" --initrd "$out/initramfs.cpio")
 	expect_error "step 'bogus': unknown step" "$QPVM" "${k[@]}" panic bogus
@@ -46,6 +46,31 @@ test_bad_input_qpvm() {
 	expect_error "unknown option or missing value: --bogus" "$QPVM" "${k[@]}" --bogus panic
 	expect_error "/nonexistent/qemu not found" "$QPVM" "${k[@]}" --qemu /nonexistent/qemu panic
 	expect_error "qemu-system-x86_64 not found" env PATH="$(path_without_qemu)" "$QPVM" "${k[@]}" panic
+	# --attach: QEMUs with no guest (-S), with and without named vCPU
+	# threads; -daemonize returns once its vCPU threads exist.
+	qemu=(qemu-system-x86_64 -S -nodefaults -display none -machine "pc,accel=tcg" -daemonize)
+	"${qemu[@]}" -name named,debug-threads=on -pidfile "$T/named.pid" || t_fail "cannot start QEMU"
+	"${qemu[@]}" -pidfile "$T/unnamed.pid" || t_fail "cannot start QEMU"
+	named=$(cat "$T/named.pid") unnamed=$(cat "$T/unnamed.pid")
+	sleep 60 &
+	not_qemu=$!
+	# shellcheck disable=SC2064 # expand now: the locals are gone at exit
+	trap "kill $named $unnamed $not_qemu" EXIT
+	expect_error "--attach: no process" "$QPVM" --attach "$(cat /proc/sys/kernel/pid_max)" cpu=1
+	expect_error "--attach: 'x' is not a number" "$QPVM" --attach x cpu=1
+	expect_error "unknown option or missing value: --attach" "$QPVM" --attach
+	expect_error "--attach: process $not_qemu \(sleep\) is not a QEMU" "$QPVM" --attach "$not_qemu" cpu=1
+	expect_error "--attach: QEMU $unnamed has no vCPU threads named 'CPU n/TCG' or 'CPU n/KVM'" \
+		"$QPVM" --attach "$unnamed" cpu=1
+	expect_error "step 'panic': needs the console or QMP of a QEMU qpvm starts, not --attach" \
+		"$QPVM" --attach "$named" sleep=1 panic
+	expect_error "--attach measures a running QEMU: it takes no --kernel" "$QPVM" "${k[@]}" --attach "$named" cpu=1
+	# Control: the QEMU with named vCPU threads is measured.
+	"$QPVM" --attach "$named" sleep=0.1 cpu=0.5 >"$T/attach.out" 2>"$T/attach.err" ||
+		t_fail "qpvm --attach to a QEMU with named vCPU threads failed: $(cat "$T/attach.err")"
+	[ "$(t_value "$T/attach.out" cpu_vcpus)" = 1 ] ||
+		t_fail "qpvm --attach did not measure the vCPU thread: $(tr '\n' ' ' <"$T/attach.out")"
+	echo "control: qpvm --attach $named: $(grep '^cpu_' "$T/attach.out" | tr '\n' ' ')"
 }
 
 qp_test bad-input-no-qemu check patched "run-tests with no QEMU in PATH: Bail out! at setup, never a pass"

@@ -230,7 +230,10 @@ test_collector_svc_disk() {
 # no "\/" escapes; the dump and its metadata private (0600).
 qp_test collector-svc-metadata check patched "the .json has osrelease, build_id, crashtime (VMCOREINFO, ELF and kdump), hostname, version, console tail; files 0600"
 test_collector_svc_metadata() {
-	local fmt meta i
+	local fmt meta i key
+	local -A want=([osrelease]=6.12.0-qp [build_id]=0123456789abcdef0123456789abcdef01234567
+		[crashtime]=1796515000 [collector_version]="$(cat "$QP_ROOT/tools/panic-collector/VERSION")"
+		[hostname]="$(hostname)")
 	svc_setup
 	for ((i = 1; i <= 60; i++)); do echo "console line $i"; done >"$T/g.console"
 	for fmt in elf kdump-zlib; do
@@ -241,17 +244,13 @@ test_collector_svc_metadata() {
 		svc_kill_fakes
 		meta=$(ls "$T/dumps"/g-*.json) || t_fail "$fmt: no metadata"
 		cat "$meta"
-		python3 - "$meta" "$(cat "$QP_ROOT/tools/panic-collector/VERSION")" "$(hostname)" <<-'EOF' || t_fail "$fmt: metadata wrong"
-			import json, sys
-			m = json.load(open(sys.argv[1]))
-			want = {"osrelease": "6.12.0-qp", "build_id": "0123456789abcdef0123456789abcdef01234567",
-			        "crashtime": 1796515000, "collector_version": sys.argv[2], "hostname": sys.argv[3]}
-			bad = {k: m.get(k) for k in want if m.get(k) != want[k]}
-			tail = m.get("console_tail") or []
-			if len(tail) != 40 or tail[-1] != "console line 60":
-			    bad["console_tail"] = tail[-2:]
-			sys.exit(print(bad) if bad else 0)
-		EOF
+		for key in "${!want[@]}"; do
+			[ "$(json_value "$meta" "$key")" = "${want[$key]}" ] ||
+				t_fail "$fmt: metadata $key is '$(json_value "$meta" "$key")', want '${want[$key]}'"
+		done
+		json_value "$meta" console_tail >"$T/tail"
+		[ "$(wc -l <"$T/tail"), $(tail -n 1 "$T/tail")" = "40, console line 60" ] ||
+			t_fail "$fmt: metadata console_tail is not the console's last 40 lines: $(wc -l <"$T/tail") lines, last '$(tail -n 1 "$T/tail")'"
 		! grep -qF '\/' "$meta" || t_fail "$fmt: '\\/' in the metadata"
 		[ "$(stat -c %a "$meta")" = 600 ] || t_fail "$fmt: metadata mode $(stat -c %a "$meta")"
 		[ "$(stat -c %a "${meta%.json}")" = 600 ] || t_fail "$fmt: dump mode $(stat -c %a "${meta%.json}")"
