@@ -124,10 +124,10 @@ stamp_is() {
 	[ -f "$1" ] && [ "$(cat "$1")" = "$2" ] && [ "${QP_FORCE_BUILD:-0}" != 1 ]
 }
 
+# build_variant BASE VARIANT [FRAGMENT]: FRAGMENT is the base's own
+# config fragment (qp_base_config), if it has one.
 build_variant() {
-	local base=$1 variant=$2 tree build out hash start frag extra=()
-	frag=$(qp_base_config "$base")
-	[ -z "$frag" ] || extra=("$frag")
+	local base=$1 variant=$2 tree build out hash start extra=("${@:3}")
 	tree=$(qp_tree_dir "$base" "$variant")
 	build=$(qp_build_dir "$base" "$variant")
 	out=$(qp_out_dir "$base" "$variant")
@@ -153,16 +153,17 @@ build_variant() {
 }
 
 main() {
-	local base=${1:-} variant=${2:-}
+	local base=${1:-} variant=${2:-} frag
 	qp_check_base "$base"
 	qp_check_variant "$variant"
+	frag=$(qp_base_config "$base")
 	case "$variant" in
 	patched) LOCAL_VERSION=-quietpanic ;;
 	lkdtm) LOCAL_VERSION=-quietpanic-lkdtm ;;
 	esac
 	qp_need_cmd make gcc ccache git flock
 	"$QP_ROOT/scripts/tree.sh" "$base" "$variant"
-	qp_with_build_lock build_variant "$base" "$variant"
+	qp_with_build_lock build_variant "$base" "$variant" ${frag:+"$frag"}
 }
 
 main "$@"

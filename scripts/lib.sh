@@ -19,6 +19,12 @@ qp_die() {
 	exit 1
 }
 
+# qp_usage SCRIPT: the comment at the head of SCRIPT, below its #! line,
+# without the "# ": every script's --help.
+qp_usage() {
+	awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$1"
+}
+
 qp_log() {
 	echo "==> $*" >&2
 }
@@ -46,12 +52,47 @@ qp_versions() {
 }
 
 # qp_base_fact BASE COLUMN: BASE's value in COLUMN of VERSIONS; fails with
-# one line if there is no such column.
+# one line if there is no such column, base or value.
 qp_base_fact() {
-	qp_versions_table | awk -v b="$1" -v c="$2" '
+	local rc=0 value
+	value=$(qp_versions_table | awk -v b="$1" -v c="$2" '
 		NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) col = i; if (!col) exit 2; next }
-		$1 == b { print $col; exit }' ||
-		qp_die "VERSIONS has no column '$2'"
+		$1 == b { if ($col == "") exit 4; print $col; found = 1; exit }
+		END { if (col && !found) exit 3 }') || rc=$?
+	case "$rc" in
+	0) echo "$value" ;;
+	2) qp_die "VERSIONS has no column '$2'" ;;
+	3) qp_die "VERSIONS has no base '$1'" ;;
+	*) qp_die "VERSIONS gives base '$1' no $2" ;;
+	esac
+}
+
+# The columns every row of VERSIONS fills (its comments say what each
+# means).
+QP_VERSIONS_COLUMNS="base package version suite reader rootfs dump_level config ci debian_rt"
+
+# qp_check_versions: VERSIONS is a table the scripts can read: the columns
+# above, a value in each for every row, values of the right kind. One line
+# naming the first problem, else nothing.
+qp_check_versions() {
+	local why base frag
+	why=$(qp_versions_table | awk -v want="$QP_VERSIONS_COLUMNS" -v q="'" '
+		NR == 1 {
+			for (i = 1; i <= NF; i++) col[$i] = i
+			n = split(want, w, " ")
+			for (i = 1; i <= n; i++) if (!(w[i] in col)) { print "has no column " q w[i] q; exit }
+			cols = NF; next
+		}
+		NF != cols { print "row " $1 " has " NF " values for " cols " columns"; exit }
+		$col["reader"] !~ /^(crash|drgn)$/ { print "row " $1 ": reader " q $col["reader"] q " is not crash or drgn"; exit }
+		$col["dump_level"] !~ /^([0-9]|[12][0-9]|3[01])$/ { print "row " $1 ": dump_level " q $col["dump_level"] q " is not 0 to 31"; exit }
+		$col["debian_rt"] !~ /^(yes|no)$/ { print "row " $1 ": debian_rt " q $col["debian_rt"] q " is not yes or no"; exit }')
+	[ -z "$why" ] || qp_die "VERSIONS $why"
+	for base in $(qp_bases); do
+		frag=$(qp_base_config "$base") || exit 1
+		[ -z "$frag" ] || [ -f "$frag" ] ||
+			qp_die "VERSIONS: row $base names config fragment $frag, which does not exist"
+	done
 }
 
 # qp_bases_where COLUMN VALUE: the bases whose COLUMN is VALUE, in the
@@ -72,9 +113,10 @@ qp_primary_base() {
 	qp_versions | awk 'NR == 1 { print $1 }'
 }
 
-# qp_check_base BASE: fail unless BASE is listed in VERSIONS.
+# qp_check_base BASE: fail unless VERSIONS is sound and lists BASE.
 qp_check_base() {
 	local base=$1
+	qp_check_versions
 	[ -n "$base" ] || qp_die "no BASE given (one of: $(qp_bases))"
 	qp_versions | awk -v b="$base" '$1 == b { found = 1 } END { exit !found }' ||
 		qp_die "unknown BASE '$base' (one of: $(qp_bases))"

@@ -57,16 +57,6 @@ panic_cpu_symbol() {
 	sed -n 's/^[0-9a-f]* (.) \([^+ ]*\).*/\1/p' "$T/crash-sym.out"
 }
 
-# assert_collected DUMP SMP SCENARIO [WHERE]: the reader opens the
-# collector's dump: the panic, every vCPU with its registers, and the
-# panicking CPU where WHERE says it must be: "halted" (default) in x86's
-# panic_halt() or the safe_halt() it calls, not spinning in mdelay();
-# "paused" in pvpanic_send_event(), where QEMU stops a guest whose host
-# (libvirt with on_crash=preserve) pauses it at the pvpanic event.
-#
-# crash 8.0.6 does not unwind CPUs that were stopped on their IRQ or NMI
-# stacks in dump-guest-memory dumps ("read of stack at fffffe... failed");
-# their registers are in the dump, and in kdump vmcores it unwinds them.
 # vmlinux_of_metadata META: the built vmlinux whose GNU build ID is the
 # dump's (its .json's build_id, from VMCOREINFO), as a support engineer
 # finds the debug kernel of a dump; fails when none or several match.
@@ -81,10 +71,21 @@ vmlinux_of_metadata() {
 	echo "${found[0]}"
 }
 
+# assert_collected DUMP SMP SCENARIO [WHERE]: the reader opens the
+# collector's dump: the panic, every vCPU with its registers, and the
+# panicking CPU where WHERE says it must be: "halted" (default) in x86's
+# panic_halt() or the safe_halt() it calls, not spinning in mdelay();
+# "paused" in pvpanic_send_event(), where QEMU stops a guest whose host
+# (libvirt with on_crash=preserve) pauses it at the pvpanic event.
+#
+# crash 8.0.6 does not unwind CPUs that were stopped on their IRQ or NMI
+# stacks in dump-guest-memory dumps ("read of stack at fffffe... failed");
+# their registers are in the dump, and in kdump vmcores it unwinds them.
+
 assert_collected() {
 	local dump=$1 smp=$2 s=$3 where=${4:-halted} meta sym vmlinux
 	meta="$T/dumps/$dump.json"
-	[ "$(json_value "$meta" vcpus_quiet)" = true ] ||
+	json_is "$meta" vcpus_quiet true ||
 		t_fail "$dump: the vCPUs were not quiet when dumped: vcpu_ns_last_second=$(json_value "$meta" vcpu_ns_last_second)"
 	# The reader opens the dump with the kernel under test: that must be the
 	# one the metadata names.

@@ -42,6 +42,12 @@ json_value() {
 	jq -r --arg key "$2" '.[$key] | select(. != null) | if type == "array" then .[] else . end' "$1"
 }
 
+# json_is FILE KEY JSON: KEY in the JSON object in FILE equals the JSON
+# value JSON, type included (1 is not "1", true is not "true").
+json_is() {
+	jq -e --arg key "$2" --argjson want "$3" '.[$key] == $want' "$1" >/dev/null
+}
+
 # Nanoseconds to milliseconds, for messages.
 ms() {
 	echo $(($1 / 1000000))
@@ -126,6 +132,22 @@ path_without_qemu() {
 # series_file DIR N: the Nth patch of DIR's series.
 series_file() {
 	grep -v '^[[:space:]]*\(#\|$\)' "$1/series" | sed -n "${2}p"
+}
+
+# exited PID: child PID has ended (a zombie until waited for, or reaped).
+exited() {
+	case "$(ps -o stat= -p "$1")" in '' | Z*) return 0 ;; esac
+	return 1
+}
+
+# wait_child PID SECONDS: wait for child PID and return its status; after
+# SECONDS, SIGTERM it and fail the test.
+wait_child() {
+	wait_until "$2" exited "$1" || {
+		kill -TERM "$1" 2>/dev/null
+		t_fail "process $1 ($(ps -o args= -p "$1" | cut -c1-80)) still runs after $2 s"
+	}
+	wait "$1"
 }
 
 # wait_for_line FILE REGEX SECONDS: until FILE has a line matching REGEX.

@@ -4,14 +4,17 @@
 # scripts source this file.
 #
 #   common        t_fail/t_skip, qpvm results, JSON values, numbers (one
-#                 median), bounded waits
+#                 median), bounded waits, and the bad-input tests'
+#                 expect_error and its helpers
 #   accel         KVM or TCG, and the CPU model
 #   guest         one guest of the test's kernel (qpvm)
 #   readers       the vmcore readers (crash, drgn) and the dump assertions
 #   kdump         the kdump recipe: capture a dump in a guest
-#   measure       host CPU after a panic, panic()'s duration
-#   scenarios     the panic scenarios as data
-#   collector     panic-collector against real guests
+#   measure       host CPU after a panic (the one meter), panic()'s
+#                 duration, the panic=N countdown
+#   scenarios     the panic scenarios as data, and the runners of the
+#                 scenario and LKDTM tests
+#   collector     panic-collector against real guests (QMP and libvirt)
 #   collector-svc panic-collector as a service, against fakes
 #   package       panic-collector's Debian package, chroot and container
 #   libvirt       a libvirtd of the test's own

@@ -1,11 +1,15 @@
 # shellcheck shell=bash disable=SC2153 # BASE, VARIANT and T come from run-tests
-# What a panicked guest costs and how long panic() takes: host CPU of the
+# What a panicked guest costs and how long panic() takes, and when panic=N
+# resets it (countdown_ms, with boot_cpu_lpj for TCG): host CPU of the
 # vCPU threads (qpvm's meter, the only one: for the tests, bench and, with
 # --attach, libvirt's QEMUs in bench-libvirt) against an idle guest's, and
 # panic()'s duration from the kernel's own printk timestamps.
 
-# The window of every CPU figure, as qpvm steps: 10 s, from 2 s on.
-CPU_WINDOW="sleep=2 cpu=10"
+# The window of every CPU figure: CPU_WINDOW_S seconds from
+# CPU_WINDOW_FROM_S seconds on, as qpvm steps in CPU_WINDOW.
+CPU_WINDOW_FROM_S=2
+CPU_WINDOW_S=10
+CPU_WINDOW="sleep=$CPU_WINDOW_FROM_S cpu=$CPU_WINDOW_S"
 
 # idle_cpu_ns SMP: host CPU (ns) of the vCPU threads of an idle guest of
 # this kernel over a 10 s window. Measured once per run and kernel
@@ -63,7 +67,7 @@ BASELINE_SPIN_MIN_NS=5000000000
 cpu_after_panic() {
 	local name=$1 smp=$2 used bound idle
 	used=$(host_cpu_after_panic "$@") || t_fail "$used"
-	idle=$(idle_cpu_ns "$smp")
+	idle=$(idle_cpu_ns "$smp") || t_fail "$idle"
 	bound=$(cpu_bound_ns "$idle")
 	echo "$smp vCPUs, 10 s after '$(panic_message "$name")': $(ms "$used") ms host CPU" \
 		"(per vCPU $(t_value "$T/$name.out" cpu_vcpu_ns) ns); idle guest $(ms "$idle") ms; bound $(ms "$bound") ms"

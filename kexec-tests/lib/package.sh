@@ -55,7 +55,7 @@ deb_chroot() {
 	dir="$QP_CACHE/deb-chroot/$suite-$kind-$key"
 	mkdir -p "$QP_CACHE/deb-chroot"
 	(
-		flock 8
+		flock -w 900 8 || { echo "the chroot lock is still held after 900 s" >&2; exit 1; }
 		[ -f "$dir/qp-ready" ] && exit 0
 		# Another package list made the older chroots of this kind useless.
 		rm -rf "$QP_CACHE/deb-chroot/$suite-$kind"-*

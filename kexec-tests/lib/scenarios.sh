@@ -140,13 +140,14 @@ lkdtm_usable() {
 # LKDTM type on the same kernel: both within the idle-relative bound, and
 # within it of each other.
 lkdtm_cpu() {
-	local s=$1 smp=$2 module_ns lkdtm_ns bound diff
+	local s=$1 smp=$2 module_ns lkdtm_ns idle bound diff
 	lkdtm_usable
 	module_ns=$(host_cpu_after_panic module "$smp" "${SCEN_APPEND[$s]}") || t_fail "$module_ns"
 	lkdtm_ns=$(host_cpu_after_panic lkdtm "$smp" "kt.trigger=lkdtm:${LKDTM_TYPE[$s]}") || t_fail "$lkdtm_ns"
 	grep -q "Kernel panic - not syncing: ${LKDTM_PANIC[$s]}" "$T/lkdtm.console" ||
 		t_fail "the LKDTM type did not panic with '${LKDTM_PANIC[$s]}'"
-	bound=$(cpu_bound_ns "$(idle_cpu_ns "$smp")")
+	idle=$(idle_cpu_ns "$smp") || t_fail "$idle"
+	bound=$(cpu_bound_ns "$idle")
 	diff=$((module_ns > lkdtm_ns ? module_ns - lkdtm_ns : lkdtm_ns - module_ns))
 	echo "$smp vCPUs, 10 s after the panic: module trigger $(ms "$module_ns") ms," \
 		"LKDTM ${LKDTM_TYPE[$s]} $(ms "$lkdtm_ns") ms (bound $(ms "$bound") ms)"

@@ -48,14 +48,16 @@ test_bad_input_qpvm() {
 	expect_error "qemu-system-x86_64 not found" env PATH="$(path_without_qemu)" "$QPVM" "${k[@]}" panic
 	# --attach: QEMUs with no guest (-S), with and without named vCPU
 	# threads; -daemonize returns once its vCPU threads exist.
+	# A daemonized QEMU leaves the test's process group: the trap, set
+	# first, ends them by their pid files whatever happens.
+	# shellcheck disable=SC2016,SC2154 # expanded at exit, f is the loop's
+	trap 'for f in "$T"/named.pid "$T"/unnamed.pid; do [ ! -f "$f" ] || kill "$(cat "$f")"; done' EXIT
 	qemu=(qemu-system-x86_64 -S -nodefaults -display none -machine "pc,accel=tcg" -daemonize)
 	"${qemu[@]}" -name named,debug-threads=on -pidfile "$T/named.pid" || t_fail "cannot start QEMU"
 	"${qemu[@]}" -pidfile "$T/unnamed.pid" || t_fail "cannot start QEMU"
 	named=$(cat "$T/named.pid") unnamed=$(cat "$T/unnamed.pid")
 	sleep 60 &
 	not_qemu=$!
-	# shellcheck disable=SC2064 # expand now: the locals are gone at exit
-	trap "kill $named $unnamed $not_qemu" EXIT
 	expect_error "--attach: no process" "$QPVM" --attach "$(cat /proc/sys/kernel/pid_max)" cpu=1
 	expect_error "--attach: 'x' is not a number" "$QPVM" --attach x cpu=1
 	expect_error "unknown option or missing value: --attach" "$QPVM" --attach
@@ -104,7 +106,7 @@ test_bad_input_version() {
 	for base in $(qp_bases); do
 		pkg=$(qp_package "$base")
 		have=$(qp_pinned_version "$base")
-		awk -v b="$base" '$1 == b { $3 = "999:0-1" } { print }' "$QP_VERSIONS_FILE" >"$T/VERSIONS"
+		versions_with "$base" version "999:0-1"
 		if qp_source_is_private "$base"; then
 			expect_error "$pkg 999:0-1 is not on this machine \(run: make deps\)" \
 				env QP_VERSIONS_FILE="$T/VERSIONS" "$QP_ROOT/scripts/tree.sh" "$base"
@@ -114,9 +116,26 @@ test_bad_input_version() {
 		fi
 	done
 	# A table without its config column: the build stops, not builds without the fragment.
-	awk '!/^[[:space:]]*(#|$)/ { $8 = "" } { print }' "$QP_VERSIONS_FILE" >"$T/VERSIONS"
+	awk '/^[[:space:]]*(#|$)/ { print; next }
+	     !c { for (i = 1; i <= NF; i++) if ($i == "config") c = i }
+	     { $c = ""; print }' "$QP_VERSIONS_FILE" >"$T/VERSIONS"
 	expect_error "VERSIONS has no column 'config'" \
 		env QP_VERSIONS_FILE="$T/VERSIONS" "$QP_ROOT/scripts/build.sh" "$BASE" patched
+	# A value of the wrong kind, a CI list nobody defines: run-tests bails.
+	versions_with "$BASE" reader gdb
+	expect_error "VERSIONS row $BASE: reader 'gdb' is not crash or drgn" \
+		env QP_VERSIONS_FILE="$T/VERSIONS" "$RUN_TESTS" --base "$BASE" --plan
+	versions_with "$BASE" ci nightly
+	expect_error "VERSIONS: row $BASE names CI list 'nightly', but tests/ci.sh has no NIGHTLY_TESTS" \
+		env QP_VERSIONS_FILE="$T/VERSIONS" "$RUN_TESTS" --tier ci --plan
+}
+
+# versions_with BASE COLUMN VALUE: $T/VERSIONS, a copy of VERSIONS with
+# BASE's COLUMN set to VALUE.
+versions_with() {
+	awk -v b="$1" -v name="$2" -v v="$3" '/^[[:space:]]*(#|$)/ { print; next }
+		!c { for (i = 1; i <= NF; i++) if ($i == name) c = i; print; next }
+		$1 == b { $c = v } { print }' "$QP_VERSIONS_FILE" >"$T/VERSIONS"
 }
 
 qp_test bad-input-collector check patched "panic-collector with no dump dir, no socket, a non-QMP socket, a bad format, policy or URI, a dump dir in use: one line, non-zero"

@@ -230,10 +230,11 @@ test_collector_svc_disk() {
 # no "\/" escapes; the dump and its metadata private (0600).
 qp_test collector-svc-metadata check patched "the .json has osrelease, build_id, crashtime (VMCOREINFO, ELF and kdump), hostname, version, console tail; files 0600"
 test_collector_svc_metadata() {
-	local fmt meta i key
-	local -A want=([osrelease]=6.12.0-qp [build_id]=0123456789abcdef0123456789abcdef01234567
-		[crashtime]=1796515000 [collector_version]="$(cat "$QP_ROOT/tools/panic-collector/VERSION")"
-		[hostname]="$(hostname)")
+	local fmt meta i key tail
+	local -A want=([osrelease]='"6.12.0-qp"' [build_id]='"0123456789abcdef0123456789abcdef01234567"'
+		[crashtime]=1796515000 [collector_version]="\"$(cat "$QP_ROOT/tools/panic-collector/VERSION")\""
+		[hostname]="\"$(hostname)\"")
+	tail=$(seq 21 60 | jq -R '"console line " + .' | jq -sc .)
 	svc_setup
 	for ((i = 1; i <= 60; i++)); do echo "console line $i"; done >"$T/g.console"
 	for fmt in elf kdump-zlib; do
@@ -245,12 +246,11 @@ test_collector_svc_metadata() {
 		meta=$(ls "$T/dumps"/g-*.json) || t_fail "$fmt: no metadata"
 		cat "$meta"
 		for key in "${!want[@]}"; do
-			[ "$(json_value "$meta" "$key")" = "${want[$key]}" ] ||
-				t_fail "$fmt: metadata $key is '$(json_value "$meta" "$key")', want '${want[$key]}'"
+			json_is "$meta" "$key" "${want[$key]}" ||
+				t_fail "$fmt: metadata $key is $(jq -c --arg k "$key" '.[$k]' "$meta"), want ${want[$key]}"
 		done
-		json_value "$meta" console_tail >"$T/tail"
-		[ "$(wc -l <"$T/tail"), $(tail -n 1 "$T/tail")" = "40, console line 60" ] ||
-			t_fail "$fmt: metadata console_tail is not the console's last 40 lines: $(wc -l <"$T/tail") lines, last '$(tail -n 1 "$T/tail")'"
+		json_is "$meta" console_tail "$tail" ||
+			t_fail "$fmt: metadata console_tail is not the console's last 40 lines: $(jq -c '.console_tail | [type, length, .[-1]?]' "$meta")"
 		! grep -qF '\/' "$meta" || t_fail "$fmt: '\\/' in the metadata"
 		[ "$(stat -c %a "$meta")" = 600 ] || t_fail "$fmt: metadata mode $(stat -c %a "$meta")"
 		[ "$(stat -c %a "${meta%.json}")" = 600 ] || t_fail "$fmt: dump mode $(stat -c %a "${meta%.json}")"

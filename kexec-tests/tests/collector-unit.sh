@@ -111,7 +111,6 @@ qp_test collector-unit-systemd check patched "the package under systemd (nspawn)
 test_collector_unit_systemd() {
 	local out mode
 	qp_need_cmd python3
-	declare -F svc_fake_qmp_script >/dev/null || t_fail "setup: svc_fake_qmp_script (lib/collector-svc.sh) is missing"
 	deb_build
 	trap ct_halt EXIT
 	ct_boot

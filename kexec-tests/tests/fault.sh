@@ -63,7 +63,7 @@ interrupt_run_tests() {
 	[ -n "$qemu" ] || t_fail "$how: run-tests started no QEMU: $(tail -n 2 "$T/$how.out")"
 	sleep 1
 	if [ "$how" = group ]; then kill -INT -- "-$sid"; else kill -INT "$sid"; fi
-	wait "$sid" || rc=$?
+	wait_child "$sid" 300 || rc=$?
 	[ "$rc" != 0 ] || t_fail "$how: run-tests exited 0 after SIGINT"
 	grep -q '^Bail out! interrupted' "$T/$how.out" ||
 		t_fail "$how: no 'Bail out! interrupted': $(tail -n 2 "$T/$how.out")"
@@ -138,7 +138,7 @@ test_fault_timeout() {
 	setsid "$RUN_TESTS" --base "$BASE" --variant patched --accel tcg --timeout 5 cpu-sysrq-c collector-svc-version \
 		>"$T/run.out" 2>"$T/run.err" &
 	sid=$!
-	wait "$sid" || rc=$?
+	wait_child "$sid" 300 || rc=$?
 	[ "$rc" = 1 ] || t_fail "run-tests exited $rc, want 1 (a test failed): $(tail -n 2 "$T/run.out")"
 	grep -Eq '^not ok 1 - .* cpu-sysrq-c: .* # TIMEOUT 5 seconds$' "$T/run.out" ||
 		t_fail "no '# TIMEOUT' line for cpu-sysrq-c: $(grep -m1 'ok 1 ' "$T/run.out")"

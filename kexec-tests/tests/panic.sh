@@ -33,9 +33,9 @@ qp_test cpu-force-cpu check both "panic_force_cpu=1, panic on CPU 0, no kdump: r
 # stall. Where baseline does not need them every time (sysrq-c), the
 # patched kernel may not need them in every run: that is how a CPU that
 # stops answering smp_send_stop()'s REBOOT vector shows, for it never
-# answers. Under TCG
-# the wait also comes by chance on both kernels (7.3, sysrq-c, 2 vCPUs, 12
-# runs each: baseline 1, patched 2, 1666-1740 ms each), so a count of
+# answers. Under TCG the wait also comes by chance on both kernels (7.3,
+# sysrq-c, 2 vCPUs, 12 runs each: baseline 1, patched 2, 1666-1740 ms
+# each), so a count of
 # single runs is not compared: a patched kernel that waited in one run of 3
 # and a baseline that waited in none failed the test once in four tries
 # with nothing wrong. That chance for all PANIC_DURATION_REPS patched runs
