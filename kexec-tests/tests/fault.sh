@@ -45,7 +45,8 @@ test_fault_qemu_killed() {
 	echo "qpvm $qpvm killed: its QEMU $qemu went with it"
 }
 
-# interrupt_run_tests HOW: start run-tests (one boot test) in a session of
+# interrupt_run_tests HOW: start run-tests (one test whose guest runs for
+# half a minute; a boot test can end within the second) in a session of
 # its own, interrupt it while its guest runs (HOW: group sends SIGINT to the
 # whole process group, as Ctrl-C does; pid only to run-tests), and check
 # that it bails out and leaves no QEMU behind.
@@ -53,7 +54,7 @@ interrupt_run_tests() {
 	local how=$1 sid qemu rc=0 i
 	# As from a terminal: SIGINT at its default (a background job of this
 	# shell would start with it ignored, and bash cannot trap it then).
-	setsid env --default-signal=INT "$RUN_TESTS" --base "$BASE" --variant patched --accel tcg boot \
+	setsid env --default-signal=INT "$RUN_TESTS" --base "$BASE" --variant patched --accel tcg cpu-sysrq-c \
 		>"$T/$how.out" 2>"$T/$how.err" &
 	sid=$!
 	for ((i = 0; i < 600; i++)); do
@@ -62,7 +63,11 @@ interrupt_run_tests() {
 	done
 	[ -n "$qemu" ] || t_fail "$how: run-tests started no QEMU: $(tail -n 2 "$T/$how.out")"
 	sleep 1
-	if [ "$how" = group ]; then kill -INT -- "-$sid"; else kill -INT "$sid"; fi
+	# kill(1), not bash's: for a job of its own, bash's kill signals the
+	# process group it recorded when it started the job, this test's own
+	# (job control is off here), not the session setsid made.
+	if [ "$how" = group ]; then env kill -INT -- "-$sid"; else kill -INT "$sid"; fi ||
+		t_fail "$how: run-tests ended before the SIGINT: $(tail -n 1 "$T/$how.out")"
 	wait_child "$sid" 300 || rc=$?
 	[ "$rc" != 0 ] || t_fail "$how: run-tests exited 0 after SIGINT"
 	grep -q '^Bail out! interrupted' "$T/$how.out" ||
