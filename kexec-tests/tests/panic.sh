@@ -30,18 +30,18 @@ qp_test cpu-force-cpu check both "panic_force_cpu=1, panic on CPU 0, no kdump: r
 # crash_kexec_post_notifiers=0, seconds of TCG noise. Where they come, what
 # is compared is only what follows them (the notifiers after x86's "Kernel
 # Offset", kmsg_dump, the flush): those two tests cannot show a shootdown
-# stall. Where baseline does not need them every time (sysrq-c), the
-# patched kernel may not need them in every run: that is how a CPU that
-# stops answering smp_send_stop()'s REBOOT vector shows, for it never
-# answers. Under TCG the wait also comes by chance on both kernels (7.3,
-# sysrq-c, 2 vCPUs, 12 runs each: baseline 1, patched 2, 1666-1740 ms
-# each), so a count of
-# single runs is not compared: a patched kernel that waited in one run of 3
-# and a baseline that waited in none failed the test once in four tries
-# with nothing wrong. That chance for all PANIC_DURATION_REPS patched runs
-# is (2/12)^3, under 1%. Where baseline waits every time, nothing is
-# compared: with the harness's first NMI trigger one baseline guest's CPUs
-# all took the vector. One that stops answering crash_smp_send_stop()
+# stall. Where baseline did not need them in any run, the patched kernel
+# may not need them in every run: that is how a CPU that stops answering
+# smp_send_stop()'s REBOOT vector shows (sysrq-c), for it never answers.
+# Under TCG the wait also comes by chance on both kernels (7.3, sysrq-c, 2
+# vCPUs, 12 runs each: baseline 1, patched 2, 1666-1740 ms each), so a
+# count of single runs is not compared: a patched kernel that waited in
+# one run of 3 and a baseline that waited in none failed the test once in
+# four tries with nothing wrong. That chance for all PANIC_DURATION_REPS
+# patched runs is (2/12)^3, under 1%. Where baseline waits too (every CPU
+# panicking or an NMI panic with crash_kexec_post_notifiers=0: upstream's
+# waits for CPUs in NMI context or with interrupts off, in 2 of 3 baseline
+# runs and 3 of 3 patched in one run), nothing is compared. One that stops answering crash_smp_send_stop()
 # (crash_kexec_post_notifiers=1) costs about a second in what is compared.
 # Banner to end line is shown too; it varies by more than the slack.
 panic_duration() {
@@ -56,8 +56,8 @@ panic_duration() {
 		"baseline median $1 ms ($b), patched median $2 ms ($p)"
 	echo "native_stop_other_cpus() waits: baseline $(nth_numbers 2 "$T/baseline.ms") ms, patched $(nth_numbers 2 "$T/patched.ms") ms;" \
 		"banner to end line: baseline $(nth_numbers 1 "$T/baseline.ms") ms, patched $(nth_numbers 1 "$T/patched.ms") ms"
-	[ "$4" -lt "$PANIC_DURATION_REPS" ] || [ "$3" -eq "$PANIC_DURATION_REPS" ] ||
-		t_fail "native_stop_other_cpus() waited out its timeout in every patched run, in $3 of $PANIC_DURATION_REPS on baseline"
+	[ "$4" -lt "$PANIC_DURATION_REPS" ] || [ "$3" -gt 0 ] ||
+		t_fail "native_stop_other_cpus() waited out its timeout in every patched run, in none on baseline"
 	[ "$2" -le $(($1 + PANIC_DURATION_SLACK_MS)) ] ||
 		t_fail "patched panic() takes $2 ms after the backtrace (median), baseline $1 ms (+${PANIC_DURATION_SLACK_MS} ms allowed)"
 }
