@@ -37,8 +37,8 @@ VARIANT ?= all
 ACCEL ?= auto
 QP_CACHE ?= $(HOME)/.cache/quiet-panic
 # The bases of VERSIONS; the first is the one the series is posted against.
-# (the first line that is not a comment names the columns).
-BASES := $(shell awk '!/^[[:space:]]*(\#|$$)/ && n++ { print $$1 }' VERSIONS)
+BASES := $(shell scripts/bases.sh all)
+$(if $(BASES),,$(error VERSIONS cannot be read: see scripts/bases.sh all))
 PRIMARY_BASE := $(firstword $(BASES))
 
 # A bad setting stops make before anything runs, with one line.

@@ -8,6 +8,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 case "${1:-all}" in
-all) qp_bases ;;
+all) qp_check_versions && qp_bases ;;
 *) qp_check_base "$1" && echo "$1" ;;
 esac
