@@ -27,6 +27,10 @@
 # ACCEL=auto|kvm|tcg (default auto: KVM where a guest boots with it) and
 # CPU=MODEL reach every guest; VARIANT=baseline|patched limits build and the
 # check targets (demo and the benchmarks always compare both).
+# ARCH=x86_64|arm64|all (ARCHES) picks the guests' architecture for build,
+# check, check-quick, check-full and soak (each base only where VERSIONS
+# tests it there); unset, x86_64, but for "make check" with no BASE, which
+# is CI's run: every architecture's CI list.
 #   make docs          render docs/cpu-states.svg
 #
 # Everything large lives in $(QP_CACHE) (default ~/.cache/quiet-panic).
@@ -40,6 +44,9 @@ QP_CACHE ?= $(HOME)/.cache/quiet-panic
 BASES := $(shell scripts/bases.sh all)
 $(if $(BASES),,$(error VERSIONS cannot be read: see scripts/bases.sh all))
 PRIMARY_BASE := $(firstword $(BASES))
+# The architectures of ARCHES; the first is the default.
+ARCHES := $(shell scripts/bases.sh --arches all)
+$(if $(ARCHES),,$(error ARCHES cannot be read: see scripts/bases.sh --arches all))
 
 # A bad setting stops make before anything runs, with one line.
 one_of = $(if $(and $(filter 1,$(words $(2))),$(filter $(2),$(3))),,\
@@ -47,10 +54,15 @@ one_of = $(if $(and $(filter 1,$(words $(2))),$(filter $(2),$(3))),,\
 $(call one_of,BASE,$(BASE),all $(BASES))
 $(call one_of,VARIANT,$(VARIANT),all baseline patched)
 $(call one_of,ACCEL,$(ACCEL),auto kvm tcg)
+$(if $(ARCH),$(call one_of,ARCH,$(ARCH),all $(ARCHES)))
 # The accelerator and CPU model (CPU=, default: host on KVM, qemu64 on TCG)
 # reach every guest through the environment.
 export ACCEL CPU
 
+# The architecture(s) of the guests: ARCH, else the default, but for CI's
+# run (make check, BASE unset), every one.
+GUEST_ARCH := $(or $(ARCH),$(firstword $(ARCHES)))
+CHECK_ARCH := $(or $(ARCH),$(if $(filter all,$(BASE)),all,$(firstword $(ARCHES))))
 RUN_TESTS := kexec-tests/run-tests --base $(BASE) --variant $(VARIANT)
 VARIANTS := $(if $(filter all,$(VARIANT)),baseline patched,$(VARIANT))
 SHELL_SOURCES := $(wildcard scripts/*.sh) kexec-tests/run-tests $(wildcard kexec-tests/lib/*.sh) \
@@ -83,21 +95,24 @@ bench-collector: tools
 	@kexec-tests/bench-collector
 
 build: deps
-	@for b in $$(scripts/bases.sh $(BASE)); do \
-		for v in $(VARIANTS); do scripts/build.sh $$b $$v || exit 1; done; \
+	@for a in $$(scripts/bases.sh --arches $(GUEST_ARCH)); do \
+		bases=$$(scripts/bases.sh $(BASE) $$a) || exit 1; \
+		for b in $$bases; do \
+			for v in $(VARIANTS); do QP_ARCH=$$a scripts/build.sh $$b $$v || exit 1; done; \
+		done; \
 	done
 
 # BASE=all: the check tier on the primary base, a named subset on the
 # backports (kexec-tests/tests/ci.sh); one base: its whole check tier.
 check: tools check-parsers
-	@$(RUN_TESTS) --tier $(if $(filter all,$(BASE)),ci,check)
+	@$(RUN_TESTS) --arch $(CHECK_ARCH) --tier $(if $(filter all,$(BASE)),ci,check)
 
 check-quick: tools
 	@kexec-tests/run-tests --base $(if $(filter all,$(BASE)),$(PRIMARY_BASE),$(BASE)) \
-		--variant $(VARIANT) --tier quick
+		--arch $(GUEST_ARCH) --variant $(VARIANT) --tier quick
 
 check-full: tools
-	@$(RUN_TESTS) --tier full
+	@$(RUN_TESTS) --arch $(GUEST_ARCH) --tier full
 
 # Seconds, no guest and no kernel: kexec-tests/testdata says what it reads.
 check-parsers: deps
@@ -107,7 +122,7 @@ check-parsers: deps
 # 10 times; run-tests counts lost dumps and dumps missing a CPU.
 SOAK_TESTS = $(shell kexec-tests/run-tests --list | awk '/^m-kdump-.*-2cpu / { print $$1 }')
 soak: tools
-	@kexec-tests/run-tests --base $(BASE) --variant patched --repeat 10 $(SOAK_TESTS)
+	@kexec-tests/run-tests --base $(BASE) --arch $(GUEST_ARCH) --variant patched --repeat 10 $(SOAK_TESTS)
 
 check-series: deps
 	@for b in $$(scripts/bases.sh $(BASE)); do scripts/check-series.sh $$b || exit 1; done

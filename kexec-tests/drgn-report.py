@@ -3,7 +3,10 @@
 
 Run with the python3 of the sid tools rootfs:
 
-    python3 drgn-report.py VMCORE VMLINUX LOG_FILE
+    python3 drgn-report.py VMCORE VMLINUX LOG_FILE [ARCH]
+
+ARCH is the guest's architecture as ARCHES names it (x86_64, the default,
+or arm64).
 
 The report on stdout has the lines kexec-tests/lib/readers.sh reads for every
 reader ("key: value"); the kernel log goes to LOG_FILE. Used for the bases
@@ -14,7 +17,7 @@ dump-guest-memory write) carry no CPU number: a CPU whose registers were
 not saved has no note, and every later note would be taken for the CPU
 before it. So a CPU's registers are read where the kernel saved them, its
 own per-CPU crash_notes buffer in the dump, as drgn itself does: a CPU
-counts as having saved registers when that note's RIP is set. The
+counts as having saved registers when that note's program counter is set. The
 backtraces come from drgn, which unwinds each CPU's current task from
 those registers.
 """
@@ -29,15 +32,20 @@ from drgn.helpers.linux.printk import get_dmesg
 from drgn.helpers.linux.sched import cpu_curr
 
 NT_PRSTATUS = 1
-# struct elf_prstatus on x86_64: pr_reg starts at 112, RIP is its 17th.
-PRSTATUS_RIP = 112 + 16 * 8
+# struct elf_prstatus on 64-bit Linux: pr_reg starts at 112.
+PRSTATUS_REGS = 112
 # A crash_notes buffer: the ELF note header (namesz, descsz, type), then
 # "CORE" padded to 8 bytes, then the elf_prstatus.
 CRASH_NOTE_DESC = 12 + 8
-# The guest's, named rather than taken from the dump: QEMU's
-# dump-guest-memory kdump header leaves libkdumpfile without an arch.
-X86_64 = drgn.Platform(drgn.Architecture.X86_64,
-                       drgn.PlatformFlags.IS_64_BIT | drgn.PlatformFlags.IS_LITTLE_ENDIAN)
+# Per guest architecture: drgn's name for it, named rather than taken from
+# the dump (QEMU's dump-guest-memory kdump header leaves libkdumpfile
+# without an arch), and which register of pr_reg is the program counter:
+# RIP, the 17th of x86_64's pt_regs; PC, the 33rd of arm64's user_pt_regs
+# (x0-x30, sp, pc, pstate).
+ARCHES = {
+    "x86_64": (drgn.Architecture.X86_64, 16),
+    "arm64": (drgn.Architecture.AARCH64, 32),
+}
 # What crash calls the panic, in its order of preference.
 PANIC_PATTERNS = (
     re.compile(r"Kernel panic - not syncing: (.*)"),
@@ -108,35 +116,42 @@ def kdump_notes(path):
     return notes
 
 
-def prstatus_rips(notes):
-    """The saved RIP of every NT_PRSTATUS note, in the order of the file."""
-    return [struct.unpack_from("<Q", desc, PRSTATUS_RIP)[0]
+def pc_offset(arch):
+    """Where the program counter is in the desc of ARCH's NT_PRSTATUS."""
+    return PRSTATUS_REGS + ARCHES[arch][1] * 8
+
+
+def prstatus_pcs(notes, pc_at):
+    """The saved program counter of every NT_PRSTATUS note, in the order
+    of the file."""
+    return [struct.unpack_from("<Q", desc, pc_at)[0]
             for name, ntype, desc in notes
-            if name == "CORE" and ntype == NT_PRSTATUS and len(desc) >= PRSTATUS_RIP + 8]
+            if name == "CORE" and ntype == NT_PRSTATUS and len(desc) >= pc_at + 8]
 
 
-def crash_notes_rip(prog, cpu):
-    """The RIP of CPU's NT_PRSTATUS note in its crash_notes buffer, or 0."""
-    size = CRASH_NOTE_DESC + PRSTATUS_RIP + 8
+def crash_notes_pc(prog, cpu, pc_at):
+    """The program counter of CPU's NT_PRSTATUS note in its crash_notes
+    buffer, or 0."""
+    size = CRASH_NOTE_DESC + pc_at + 8
     try:
         note = prog.read(per_cpu_ptr(prog["crash_notes"], cpu).value_(), size)
     except drgn.FaultError:  # a page left out of the dump holds no note
         return 0
     (ntype,) = struct.unpack_from("<I", note, 8)
-    (rip,) = struct.unpack_from("<Q", note, CRASH_NOTE_DESC + PRSTATUS_RIP)
-    return rip if ntype == NT_PRSTATUS else 0
+    (pc,) = struct.unpack_from("<Q", note, CRASH_NOTE_DESC + pc_at)
+    return pc if ntype == NT_PRSTATUS else 0
 
 
-def cpus_with_regs(prog, rips):
+def cpus_with_regs(prog, pcs, pc_at):
     """The present CPUs whose registers were saved. A kdump vmcore: those
-    whose crash_notes buffer holds a note with a RIP. A dump taken from
-    the host (QEMU's dump-guest-memory) finds every crash_notes buffer
-    empty and writes one note per vCPU itself, in vCPU order: RIPS."""
+    whose crash_notes buffer holds a note with a program counter. A dump
+    taken from the host (QEMU's dump-guest-memory) finds every crash_notes
+    buffer empty and writes one note per vCPU itself, in vCPU order: PCS."""
     cpus = list(for_each_present_cpu(prog))
-    saved = [cpu for cpu in cpus if crash_notes_rip(prog, cpu)]
+    saved = [cpu for cpu in cpus if crash_notes_pc(prog, cpu, pc_at)]
     if saved:
         return saved
-    return [cpu for cpu, rip in zip(cpus, rips) if rip]
+    return [cpu for cpu, pc in zip(cpus, pcs) if pc]
 
 
 def panic_string(log):
@@ -148,8 +163,10 @@ def panic_string(log):
     return ""
 
 
-def open_vmcore(vmcore, vmlinux):
-    program = drgn.Program(X86_64)
+def open_vmcore(vmcore, vmlinux, arch):
+    platform = drgn.Platform(arch, drgn.PlatformFlags.IS_64_BIT
+                             | drgn.PlatformFlags.IS_LITTLE_ENDIAN)
+    program = drgn.Program(platform)
     program.set_core_dump(vmcore)
     program.load_debug_info([vmlinux])
     return program
@@ -191,19 +208,21 @@ def symbol_at(prog, cpu):
 
 def main():
     vmcore, vmlinux, log_file = sys.argv[1:4]
-    prog = open_vmcore(vmcore, vmlinux)
+    arch = sys.argv[4] if len(sys.argv) > 4 else "x86_64"
+    pc_at = pc_offset(arch)
+    prog = open_vmcore(vmcore, vmlinux, ARCHES[arch][0])
     log = get_dmesg(prog).decode(errors="replace")
     with open(log_file, "w") as f:
         f.write(log)
-    rips = prstatus_rips(kdump_notes(vmcore))
+    pcs = prstatus_pcs(kdump_notes(vmcore), pc_at)
     listed, with_bt, lines = report_cpus(prog)
     panic_cpu = prog["panic_cpu"].counter.value_()
     print("reader: drgn")
     print(f"release: {prog['init_uts_ns'].name.release.string_().decode()}")
     print(f"panic: {panic_string(log)}")
-    print(f"prstatus_notes: {len(rips)}")
+    print(f"prstatus_notes: {len(pcs)}")
     print("cpus_listed:", " ".join(map(str, listed)))
-    print("cpus_regs:", " ".join(map(str, cpus_with_regs(prog, rips))))
+    print("cpus_regs:", " ".join(map(str, cpus_with_regs(prog, pcs, pc_at))))
     print("cpus_bt:", " ".join(map(str, with_bt)))
     print(f"panic_cpu: {panic_cpu}")
     print(f"panic_cpu_symbol: {symbol_at(prog, panic_cpu) if panic_cpu >= 0 else ''}")

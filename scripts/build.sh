@@ -1,5 +1,7 @@
 #!/bin/bash
-# Build one kernel: BASE (7.3, 6.12, 6.1) and VARIANT (baseline, patched, lkdtm).
+# Build one kernel: BASE (7.3, 6.12, 6.1) and VARIANT (baseline, patched,
+# lkdtm), for the architecture QP_ARCH (ARCHES; default x86_64, arm64 with
+# Debian's cross compiler).
 #
 # Incremental: each (base, variant) keeps its build dir inside its tree, and
 # ccache serves whatever the other variant already compiled. A build whose
@@ -14,8 +16,8 @@
 # symbol (autoconf.h) and declarations to include/linux/smp.h and panic.h,
 # which nearly every file includes, so every compiler input differs.
 #
-# Results, for every test to use: $QP_CACHE/out/<base>-<variant>/
-#   bzImage vmlinux System.map config release qp_trigger.ko
+# Results, for every test to use: $QP_CACHE/out/<base>-<variant>[-<arch>]/
+#   bzImage (arm64: Image) vmlinux System.map config release qp_trigger.ko
 #
 # The base's own fragment (VERSIONS, column config) is merged after the common
 # fragments: options only one base has.
@@ -32,6 +34,9 @@ set -euo pipefail
 
 MODULE_SRC="$QP_ROOT/kexec-tests/module"
 LOCAL_VERSION=""
+# Kbuild's ARCH= and CROSS_COMPILE= (qp_kbuild_args), and the cross prefix.
+KBUILD=()
+CROSS=""
 
 # Everything that decides what the kernel build produces.
 kernel_hash() {
@@ -41,6 +46,7 @@ kernel_hash() {
 		git -C "$tree" status --porcelain
 		git -C "$tree" diff HEAD
 		cat "$QP_ROOT"/configs/*.config "$0" "$QP_ROOT/scripts/config.sh"
+		printf '%s\n' "${KBUILD[@]}"
 	} | sha256sum | cut -c1-16
 }
 
@@ -58,7 +64,8 @@ build_kernel() {
 	export CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime,time_macros
 	export KBUILD_BUILD_USER=quiet-panic KBUILD_BUILD_HOST=qemu
 	# LOCALVERSION set (even empty): no "+" for a git tree
-	make -C "$tree" O="$build" -j"$(nproc)" CC="ccache gcc" LOCALVERSION="$LOCAL_VERSION" \
+	make -C "$tree" O="$build" "${KBUILD[@]}" -j"$(nproc)" CC="ccache ${CROSS}gcc" \
+		LOCALVERSION="$LOCAL_VERSION" \
 		>"$build/build.log" 2>&1 ||
 		qp_die "kernel build failed in $tree (see $build/build.log)"
 }
@@ -68,7 +75,7 @@ build_module() {
 	local build=$1 out=$2
 	rm -rf "$out/module"
 	cp -r "$MODULE_SRC" "$out/module"
-	make -C "$build" M="$out/module" -j"$(nproc)" modules \
+	make -C "$build" M="$out/module" "${KBUILD[@]}" -j"$(nproc)" modules \
 		>"$out/module/build.log" 2>&1 ||
 		qp_die "test module build failed (see $out/module/build.log)"
 	cp "$out/module/qp_trigger.ko" "$out/"
@@ -76,9 +83,9 @@ build_module() {
 
 collect() {
 	local build=$1 out=$2
-	cp "$build/arch/x86/boot/bzImage" "$build/vmlinux" "$build/System.map" "$out/"
+	cp "$build/$(qp_arch_fact "$(qp_arch)" image)" "$build/vmlinux" "$build/System.map" "$out/"
 	cp "$build/.config" "$out/config"
-	make -s -C "$build" LOCALVERSION="$LOCAL_VERSION" kernelrelease >"$out/release"
+	make -s -C "$build" "${KBUILD[@]}" LOCALVERSION="$LOCAL_VERSION" kernelrelease >"$out/release"
 }
 
 # repoint_dep_files BUILD FROM TO: the host tools Kbuild builds (objtool
@@ -109,7 +116,7 @@ seed_build_dir() {
 	build=$(qp_build_dir "$base" "$variant")
 	from=$(qp_build_dir "$base" "$parent")
 	[ ! -d "$build" ] && [ -f "$from/vmlinux" ] || return 0
-	qp_log "$base-$variant: starting from a copy of the $parent build"
+	qp_log "$base-$variant$(qp_arch_suffix): starting from a copy of the $parent build"
 	rm -rf "$build.tmp"
 	cp -a "$from" "$build.tmp" || qp_die "cannot copy $from to $build"
 	repoint_dep_files "$build.tmp" "$(qp_tree_dir "$base" "$parent")" "$tree"
@@ -132,19 +139,19 @@ build_variant() {
 	build=$(qp_build_dir "$base" "$variant")
 	out=$(qp_out_dir "$base" "$variant")
 	hash=$(kernel_hash "$tree")
-	if stamp_is "$out/stamp" "$hash" && [ -f "$out/bzImage" ]; then
-		qp_log "$base-$variant: kernel up to date ($(cat "$out/release"))"
+	if stamp_is "$out/stamp" "$hash" && [ -f "$(qp_kernel_image "$out")" ]; then
+		qp_log "$base-$variant$(qp_arch_suffix): kernel up to date ($(cat "$out/release"))"
 	else
 		qp_need_space "$QP_CACHE" 4000
 		start=$SECONDS
 		seed_build_dir "$base" "$variant"
-		qp_log "$base-$variant: building in $build"
+		qp_log "$base-$variant$(qp_arch_suffix): building in $build"
 		rm -f "$out/stamp"
 		mkdir -p "$out"
 		build_kernel "$tree" "$build" "${extra[@]}"
 		collect "$build" "$out"
 		echo "$hash" >"$out/stamp"
-		qp_log "$base-$variant: built $(cat "$out/release") in $((SECONDS - start)) s"
+		qp_log "$base-$variant$(qp_arch_suffix): built $(cat "$out/release") in $((SECONDS - start)) s"
 	fi
 	hash=$(module_hash "$out")
 	stamp_is "$out/module.stamp" "$hash" && [ -f "$out/qp_trigger.ko" ] && return 0
@@ -156,12 +163,17 @@ main() {
 	local base=${1:-} variant=${2:-} frag
 	qp_check_base "$base"
 	qp_check_variant "$variant"
+	qp_check_arch "$(qp_arch)"
+	qp_base_has_arch "$base"
 	frag=$(qp_base_config "$base")
 	case "$variant" in
 	patched) LOCAL_VERSION=-quietpanic ;;
 	lkdtm) LOCAL_VERSION=-quietpanic-lkdtm ;;
 	esac
-	qp_need_cmd make gcc ccache git flock
+	mapfile -t KBUILD < <(qp_kbuild_args)
+	[ ${#KBUILD[@]} = 2 ] || exit 1
+	CROSS=$(qp_cross_compile)
+	qp_need_cmd make "${CROSS}gcc" ccache git flock
 	"$QP_ROOT/scripts/tree.sh" "$base" "$variant"
 	qp_with_build_lock build_variant "$base" "$variant" ${frag:+"$frag"}
 }

@@ -40,12 +40,19 @@ build_x86_variant() {
 CROSS_ARCHES="arm64:aarch64-linux-gnu-:arch/arm64/kernel/smp.o
 s390:s390x-linux-gnu-:arch/s390/kernel/ipl.o"
 
+# cross_dir TREE ARCH: where TREE's defconfig objects for ARCH are built.
+cross_dir() {
+	echo "$1/.qp-o-defconfig-$2"
+}
+
 # cross_build TREE ARCH PREFIX OBJECT: kernel/panic.o and OBJECT of TREE,
-# defconfig, W=1, in TREE/.qp-o-ARCH; the log is TREE/.qp-o-ARCH.log. The
-# objects are compiled every time: a log of an up-to-date object has no
+# defconfig, W=1, in TREE/.qp-o-defconfig-ARCH (TREE/.qp-o-ARCH is the arm64
+# guest kernel's, scripts/build.sh); the log is TREE/.qp-o-defconfig-ARCH.log.
+# The objects are compiled every time: a log of an up-to-date object has no
 # warnings to compare.
 cross_build() {
-	local tree=$1 arch=$2 prefix=$3 object=$4 build="$1/.qp-o-$2"
+	local tree=$1 arch=$2 prefix=$3 object=$4 build
+	build=$(cross_dir "$tree" "$arch")
 	local cross=(ARCH="$arch" CROSS_COMPILE="$prefix")
 	mkdir -p "$build"
 	rm -f "$build/kernel/panic.o" "$build/$object"
@@ -73,22 +80,22 @@ build_cross_objects() {
 	qp_need_cmd "${prefix}gcc"
 	tree=$(qp_tree_dir "$base" patched)
 	cross_build "$tree" "$arch" "$prefix" "$object" ||
-		qp_die "$base $arch: kernel/panic.o or $object does not build (see $tree/.qp-o-$arch.log)"
-	if [ -n "$(cross_warnings "$tree/.qp-o-$arch.log")" ]; then
+		qp_die "$base $arch: kernel/panic.o or $object does not build (see $(cross_dir "$tree" "$arch").log)"
+	if [ -n "$(cross_warnings "$(cross_dir "$tree" "$arch").log")" ]; then
 		baseline=$(qp_tree_dir "$base" baseline)
 		cross_build "$baseline" "$arch" "$prefix" "$object" ||
-			qp_die "$base $arch: the baseline's objects do not build (see $baseline/.qp-o-$arch.log)"
-		new=$(comm -23 <(cross_warnings "$tree/.qp-o-$arch.log") \
-			<(cross_warnings "$baseline/.qp-o-$arch.log"))
+			qp_die "$base $arch: the baseline's objects do not build (see $(cross_dir "$baseline" "$arch").log)"
+		new=$(comm -23 <(cross_warnings "$(cross_dir "$tree" "$arch").log") \
+			<(cross_warnings "$(cross_dir "$baseline" "$arch").log"))
 		[ -z "$new" ] || qp_die "$base $arch: compiler warnings baseline does not have: $new"
 	fi
-	expect_symbol "$base $arch" "$prefix" "$tree/.qp-o-$arch/kernel/panic.o" T panic_cpus_released
-	expect_symbol "$base $arch" "$prefix" "$tree/.qp-o-$arch/kernel/panic.o" W panic_halt
+	expect_symbol "$base $arch" "$prefix" "$(cross_dir "$tree" "$arch")/kernel/panic.o" T panic_cpus_released
+	expect_symbol "$base $arch" "$prefix" "$(cross_dir "$tree" "$arch")/kernel/panic.o" W panic_halt
 	if git -C "$tree" diff --quiet base HEAD -- "${object%.o}.c"; then
 		echo "$base $arch: kernel/panic.o and $object build with W=1, no new warnings; the series leaves $arch's wait as it is"
 		return 0
 	fi
-	expect_symbol "$base $arch" "$prefix" "$tree/.qp-o-$arch/$object" T panic_halt
+	expect_symbol "$base $arch" "$prefix" "$(cross_dir "$tree" "$arch")/$object" T panic_halt
 	echo "$base $arch: kernel/panic.o and $object build with W=1, no new warnings; $object overrides panic_halt()"
 }
 

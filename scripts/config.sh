@@ -1,7 +1,9 @@
 #!/bin/bash
-# Write <build dir>/.config for one kernel tree: tinyconfig, then the
-# fragments merged with the kernel's own scripts/kconfig/merge_config.sh in a
-# fixed order (guest, kdump, debug, then any extra ones), then a check that
+# Write <build dir>/.config for one kernel tree: tinyconfig of the
+# architecture (QP_ARCH, ARCHES), then the fragments merged with the
+# kernel's own scripts/kconfig/merge_config.sh in a fixed order (guest, the
+# architecture's own configs/<arch>.config, kdump, debug, then any extra
+# ones), then a check that
 # every value the fragments ask for survived (where two fragments ask for
 # the same symbol, the later one counts). Kconfig drops values whose
 # dependencies are not met without a word; here that is an error.
@@ -11,7 +13,8 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-FRAGMENTS=(guest kdump debug)
+# The common fragments, in order; the architecture's goes after guest.
+FRAGMENTS=(guest "$(qp_arch)" kdump debug)
 
 # The request for each symbol over all fragments, the last one winning (a
 # later fragment may override an earlier one), one "SYMBOL LINE" per line.
@@ -39,7 +42,7 @@ check_help_line() {
 }
 
 main() {
-	local tree=${1:-} build=${2:-} frag list=() bad
+	local tree=${1:-} build=${2:-} frag list=() bad kbuild
 	if [ ! -d "$tree" ] || [ -z "$build" ]; then
 		qp_die "usage: scripts/config.sh TREE BUILD_DIR [EXTRA_FRAGMENT...]"
 	fi
@@ -54,9 +57,13 @@ main() {
 	done
 	mkdir -p "$build"
 	build=$(cd "$build" && pwd)
-	make -s -C "$tree" O="$build" tinyconfig >/dev/null ||
+	mapfile -t kbuild < <(qp_kbuild_args)
+	[ ${#kbuild[@]} = 2 ] || exit 1
+	make -s -C "$tree" O="$build" "${kbuild[@]}" tinyconfig >/dev/null ||
 		qp_die "make tinyconfig failed in $tree"
-	(cd "$tree" && ./scripts/kconfig/merge_config.sh -O "$build" \
+	# merge_config.sh runs make with ARCH and CROSS_COMPILE from the
+	# environment.
+	(cd "$tree" && env "${kbuild[@]}" ./scripts/kconfig/merge_config.sh -O "$build" \
 		"$build/.config" "${list[@]}") >"$build/merge_config.log" 2>&1 ||
 		qp_die "merge_config.sh failed (see $build/merge_config.log)"
 	bad=$(unmet_requests "$build/.config" "${list[@]}" | paste -sd ';' -)

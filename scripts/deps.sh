@@ -11,10 +11,14 @@ set -euo pipefail
 # runs, the package starts Debian's own libvirtd; the tests never use or
 # touch it (they start a libvirtd of their own, kexec-tests/lib/libvirt.sh).
 # systemd: systemd-analyze verify of the collector's unit.
+# gcc-aarch64-linux-gnu, libc6-dev-arm64-cross (the static guest init) and
+# qemu-system-arm: the arm64 guests (ARCHES); gcc-s390x-linux-gnu: the s390
+# objects the series changes.
 TOOL_PACKAGES="bc bison build-essential ccache cpio debhelper flex gcc-aarch64-linux-gnu gcc-s390x-linux-gnu
+libc6-dev-arm64-cross
 git gnuplot-nox graphviz jq libelf-dev libjson-c-dev libssl-dev libvirt-clients
 libvirt-daemon-system libvirt-dev lintian linux-perf man-db mmdebstrap pkg-config procps python3
-qemu-system-x86 qemu-utils rsync shellcheck systemd systemd-container xz-utils"
+qemu-system-arm qemu-system-x86 qemu-utils rsync shellcheck systemd systemd-container xz-utils"
 
 missing_packages() {
 	local pkg

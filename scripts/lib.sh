@@ -40,10 +40,18 @@ qp_need_cmd() {
 # The table of bases (VERSIONS: its comments say what each column means);
 # QP_VERSIONS_FILE names another file (tests of the pin checks).
 QP_VERSIONS_FILE=${QP_VERSIONS_FILE:-$QP_ROOT/VERSIONS}
+# The table of guest architectures (ARCHES), the same way.
+QP_ARCHES_FILE=${QP_ARCHES_FILE:-$QP_ROOT/ARCHES}
+
+# qp_table FILE: the rows of a table file, the column names first, without
+# comments.
+qp_table() {
+	grep -v '^[[:space:]]*\(#\|$\)' "$1"
+}
 
 # The rows of VERSIONS, the column names first, without comments.
 qp_versions_table() {
-	grep -v '^[[:space:]]*\(#\|$\)' "$QP_VERSIONS_FILE"
+	qp_table "$QP_VERSIONS_FILE"
 }
 
 # The rows of VERSIONS without the column names: one base per line.
@@ -51,31 +59,114 @@ qp_versions() {
 	qp_versions_table | tail -n +2
 }
 
-# qp_base_fact BASE COLUMN: BASE's value in COLUMN of VERSIONS; fails with
-# one line if there is no such column, base or value.
-qp_base_fact() {
-	local rc=0 value
-	value=$(qp_versions_table | awk -v b="$1" -v c="$2" '
+# qp_table_fact FILE ROW COLUMN WHAT: the value in COLUMN of the row whose
+# first value is ROW, in table FILE, whose rows are WHATs (base,
+# architecture); fails with one line if there is no such column, row or
+# value.
+qp_table_fact() {
+	local rc=0 value name
+	name=$(basename "$1")
+	value=$(qp_table "$1" | awk -v b="$2" -v c="$3" '
 		NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) col = i; if (!col) exit 2; next }
 		$1 == b { if ($col == "") exit 4; print $col; found = 1; exit }
 		END { if (col && !found) exit 3 }') || rc=$?
 	case "$rc" in
 	0) echo "$value" ;;
-	2) qp_die "VERSIONS has no column '$2'" ;;
-	3) qp_die "VERSIONS has no base '$1'" ;;
-	*) qp_die "VERSIONS gives base '$1' no $2" ;;
+	2) qp_die "$name has no column '$3'" ;;
+	3) qp_die "$name has no $4 '$2'" ;;
+	*) qp_die "$name gives $4 '$2' no $3" ;;
 	esac
+}
+
+# qp_base_fact BASE COLUMN: BASE's value in COLUMN of VERSIONS.
+qp_base_fact() {
+	qp_table_fact "$QP_VERSIONS_FILE" "$1" "$2" base
+}
+
+# qp_arch_fact ARCH COLUMN: ARCH's value in COLUMN of ARCHES.
+qp_arch_fact() {
+	qp_table_fact "$QP_ARCHES_FILE" "$1" "$2" architecture
+}
+
+# The architectures of ARCHES, the default one first.
+qp_arches() {
+	qp_table "$QP_ARCHES_FILE" | awk 'NR > 1 { print $1 }' | xargs
+}
+
+# The architecture of the kernels and guests: $QP_ARCH (ARCH= and
+# run-tests --arch set it), else the first row of ARCHES.
+qp_arch() {
+	local arches
+	[ -z "${QP_ARCH:-}" ] || { echo "$QP_ARCH"; return 0; }
+	arches=$(qp_arches)
+	echo "${arches%% *}"
+}
+
+# qp_check_arch ARCH: fail unless ARCHES lists ARCH.
+qp_check_arch() {
+	[[ " $(qp_arches) " == *" $1 "* ]] ||
+		qp_die "unknown ARCH '$1' (one of: $(qp_arches))"
+}
+
+# qp_base_arches BASE: the architectures BASE is tested on (VERSIONS,
+# column arches: a comma-separated list).
+qp_base_arches() {
+	local arches
+	arches=$(qp_base_fact "$1" arches) || return 1
+	echo "${arches//,/ }"
+}
+
+# qp_base_has_arch BASE: fail unless BASE is tested on the architecture.
+qp_base_has_arch() {
+	local arches
+	arches=$(qp_base_arches "$1") || exit 1
+	[[ " $arches " == *" $(qp_arch) "* ]] ||
+		qp_die "base $1 is not tested on $(qp_arch) (VERSIONS, column arches: ${arches// /,})"
+}
+
+# What names a kernel of another architecture than the default: nothing
+# for the default one, whose paths are what they were before ARCHES.
+qp_arch_suffix() {
+	local arch arches
+	arch=$(qp_arch)
+	arches=$(qp_arches)
+	[ "$arch" = "${arches%% *}" ] || echo "-$arch"
+}
+
+# The cross-compiler prefix of the architecture, empty for the host's own.
+qp_cross_compile() {
+	local cross
+	cross=$(qp_arch_fact "$(qp_arch)" cross) || return 1
+	[ "$cross" = - ] || echo "$cross"
+}
+
+# Kbuild's ARCH= and CROSS_COMPILE= for the architecture, one per line
+# (mapfile them): given on every make command line, so that neither the
+# caller's environment nor a make above (ARCH= on its command line reaches
+# sub-makes through MAKEFLAGS) picks another.
+qp_kbuild_args() {
+	local kbuild
+	kbuild=$(qp_arch_fact "$(qp_arch)" kbuild) || return 1
+	echo "ARCH=$kbuild"
+	echo "CROSS_COMPILE=$(qp_cross_compile)"
+}
+
+# qp_kernel_image OUT_DIR: the boot image in a kernel's out dir.
+qp_kernel_image() {
+	local image
+	image=$(qp_arch_fact "$(qp_arch)" image) || return 1
+	echo "$1/${image##*/}"
 }
 
 # The columns every row of VERSIONS fills (its comments say what each
 # means).
-QP_VERSIONS_COLUMNS="base package version suite reader rootfs dump_level config ci debian_rt"
+QP_VERSIONS_COLUMNS="base package version suite arches reader rootfs dump_level config ci debian_rt"
 
 # qp_check_versions: VERSIONS is a table the scripts can read: the columns
 # above, a value in each for every row, values of the right kind. One line
 # naming the first problem, else nothing.
 qp_check_versions() {
-	local why base frag
+	local why base frag arch
 	why=$(qp_versions_table | awk -v want="$QP_VERSIONS_COLUMNS" -v q="'" '
 		NR == 1 {
 			for (i = 1; i <= NF; i++) col[$i] = i
@@ -92,6 +183,10 @@ qp_check_versions() {
 		frag=$(qp_base_config "$base") || exit 1
 		[ -z "$frag" ] || [ -f "$frag" ] ||
 			qp_die "VERSIONS: row $base names config fragment $frag, which does not exist"
+		for arch in $(qp_base_arches "$base"); do
+			[[ " $(qp_arches) " == *" $arch "* ]] ||
+				qp_die "VERSIONS: row $base names architecture '$arch', which ARCHES does not have"
+		done
 	done
 }
 
@@ -251,11 +346,25 @@ qp_tree_dir() { echo "$QP_CACHE/kernel/$1/$2"; }
 # The build dir is a direct child of its source tree, so Kbuild uses
 # srctree=".." and every compiler command line is the same in both trees:
 # ccache then serves the patched build from the baseline one.
-qp_build_dir() { echo "$QP_CACHE/kernel/$1/$2/.qp-o"; }
-qp_out_dir() { echo "$QP_CACHE/out/$1-$2"; }
+qp_build_dir() { echo "$QP_CACHE/kernel/$1/$2/.qp-o$(qp_arch_suffix)"; }
+qp_out_dir() { echo "$QP_CACHE/out/$1-$2$(qp_arch_suffix)"; }
 # The tools rootfs of a Debian suite: trixie (crash, makedumpfile, kexec),
-# sid (drgn); scripts/rootfs.sh makes them.
+# sid (drgn), trixie-arm64 (arm64 guests' kexec, makedumpfile);
+# scripts/rootfs.sh makes them.
 qp_rootfs_dir() { echo "$QP_CACHE/rootfs/${1:-trixie}"; }
+
+# The tools rootfs the architecture's guests take kexec, makedumpfile and
+# busybox from: trixie's, unpacked for their Debian architecture where it
+# is not the host's.
+qp_guest_rootfs() {
+	local debian
+	debian=$(qp_arch_fact "$(qp_arch)" debian) || return 1
+	if [ "$debian" = "$(dpkg --print-architecture)" ]; then
+		echo trixie
+	else
+		echo "trixie-$debian"
+	fi
+}
 
 # qp_declarations_only TREE FROM TO FILE: FILE is a header whose change
 # from commit FROM to TO only adds or removes blank lines, comments and

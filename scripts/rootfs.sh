@@ -10,10 +10,19 @@
 #           (trixie's 8.0.6 and sid's 9.0.2 both stop on the 7.3 slab
 #           layout); sid's Release file may be past its Valid-Until on a
 #           mirror, so that check is off for it
+#   trixie-arm64
+#           trixie's arm64 kexec-tools, makedumpfile and busybox-static
+#           with the libraries they need (and base-files: the merged-/usr
+#           links), for the arm64 guests' initramfs:
+#           only unpacked (mmdebstrap's extract variant), so nothing of
+#           arm64 runs on the host
 #
-# The host runs the tools with chroot (kexec-tests/lib/readers.sh, in_rootfs).
+# The host runs the tools of the others with chroot
+# (kexec-tests/lib/readers.sh, in_rootfs).
 #
-# usage: scripts/rootfs.sh [trixie|sid]     (prints the rootfs path)
+# QP_DEBIAN_MIRROR: another Debian mirror than mmdebstrap's default.
+#
+# usage: scripts/rootfs.sh [trixie|sid|trixie-arm64]     (prints the rootfs path)
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -21,26 +30,40 @@ set -euo pipefail
 declare -A PACKAGES=(
 	[trixie]="crash makedumpfile kexec-tools busybox-static"
 	[sid]="python3-drgn"
+	[trixie-arm64]="makedumpfile kexec-tools busybox-static base-files"
 )
 declare -A APT_OPTIONS=(
 	[trixie]=""
 	[sid]="Acquire::Check-Valid-Until \"false\""
+	[trixie-arm64]=""
+)
+# mmdebstrap's options beyond the packages: the extract variant keeps the
+# downloaded .debs (skip=cleanup/apt/cache), from which record_versions
+# reads the versions, as there is no dpkg database to ask; it sets up no
+# merged /usr, which trixie's base-files does (/lib -> usr/lib: the
+# loader's path).
+declare -A MMDEBSTRAP_OPTIONS=(
+	[trixie]="--variant=apt"
+	[sid]="--variant=apt"
+	[trixie-arm64]="--variant=extract --architectures=arm64 --skip=cleanup/apt/cache"
 )
 # A file each rootfs must have to count as made.
-declare -A READY=([trixie]=/usr/bin/crash [sid]=/usr/bin/drgn)
+declare -A READY=([trixie]=/usr/bin/crash [sid]=/usr/bin/drgn [trixie-arm64]=/usr/sbin/kexec)
 
 make_rootfs() {
-	local suite=$1 dir=$2 tmp="$2.tmp" opts=()
+	local suite=$1 dir=$2 tmp="$2.tmp" opts
 	qp_need_cmd mmdebstrap
 	[ "$(id -u)" = 0 ] || qp_die "mmdebstrap needs root to build $dir"
 	qp_need_space "$(dirname "$dir")" 1000
 	qp_log "creating the $suite tools rootfs in $dir"
-	[ -z "${APT_OPTIONS[$suite]}" ] || opts=(--aptopt="${APT_OPTIONS[$suite]}")
+	read -ra opts <<<"${MMDEBSTRAP_OPTIONS[$suite]}"
+	[ -z "${APT_OPTIONS[$suite]}" ] || opts+=(--aptopt="${APT_OPTIONS[$suite]}")
 	rm -rf "$tmp"
-	mmdebstrap --quiet --variant=apt "${opts[@]}" \
-		--include="$(echo "${PACKAGES[$suite]}" | tr ' ' ,)" "$suite" "$tmp" \
-		>"$tmp.log" 2>&1 ||
-		qp_die "mmdebstrap $suite failed (see $tmp.log)"
+	# Not --quiet: apt's own error, the first "E: " line, names the cause.
+	mmdebstrap "${opts[@]}" \
+		--include="$(echo "${PACKAGES[$suite]}" | tr ' ' ,)" "${suite%-*}" "$tmp" \
+		${QP_DEBIAN_MIRROR:+"$QP_DEBIAN_MIRROR"} >"$tmp.log" 2>&1 ||
+		qp_die "mmdebstrap $suite failed: $(grep '^E: ' "$tmp.log" | head -n 1) (see $tmp.log)"
 	[ -x "$tmp${READY[$suite]}" ] ||
 		qp_die "the $suite rootfs has no ${READY[$suite]} (see $tmp.log)"
 	record_versions "$suite" "$tmp"
@@ -48,9 +71,22 @@ make_rootfs() {
 	rm -f "$tmp.log"
 }
 
+# record_versions SUITE DIR: DIR/qp-versions, "package<TAB>version" of the
+# packages asked for, from dpkg's database or, in an extracted rootfs, from
+# the kept .debs (then removed).
 record_versions() {
-	# shellcheck disable=SC2086 # a list of package names
-	chroot "$2" dpkg-query -W ${PACKAGES[$1]} >"$2/qp-versions"
+	local suite=$1 dir=$2 debs=$2/var/cache/apt/archives deb
+	if [ -s "$dir/var/lib/dpkg/status" ]; then
+		# shellcheck disable=SC2086 # a list of package names
+		chroot "$dir" dpkg-query -W ${PACKAGES[$suite]} >"$dir/qp-versions"
+		return
+	fi
+	for deb in "$debs"/*.deb; do
+		# shellcheck disable=SC2016 # dpkg-deb's format, not the shell's
+		dpkg-deb --show --showformat='${Package}\t${Version}\n' "$deb"
+	done | awk -F '\t' -v want=" ${PACKAGES[$suite]} " 'index(want, " " $1 " ")' \
+		>"$dir/qp-versions"
+	rm -f "$debs"/*.deb
 }
 
 main() {

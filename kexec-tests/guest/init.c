@@ -46,7 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CAPTURE_KERNEL	"/boot/bzImage"
+#define CAPTURE_KERNEL	"/boot/vmlinuz"
 #define CAPTURE_INITRD	"/boot/capture.cpio"
 #define DUMP_DISK	"/dev/vda"
 #define TRIGGER_MODULE	"/lib/modules/qp_trigger.ko"

@@ -3,10 +3,19 @@
 # and a guest boots with it, else TCG (accel_resolve, once per run).
 
 # The accelerator and CPU model of every guest: accel_resolve sets them
-# once per run (run-tests, bench); TCG with qemu64 until then.
+# once per run (run-tests, bench); TCG with the architecture's CPU model
+# (ARCHES) until then.
 QP_ACCEL=${QP_ACCEL:-tcg}
 
-QP_CPU=${QP_CPU:-qemu64}
+QP_CPU=${QP_CPU:-$(qp_arch_fact "$(qp_arch)" cpu)}
+
+# host_runs_arch: guests of this architecture can use the host's KVM.
+host_runs_arch() {
+	local host
+	host=$(uname -m)
+	[ "$host" != aarch64 ] || host=arm64
+	[ "$(qp_arch)" = "$host" ]
+}
 
 # The device the KVM probe opens (a test points it elsewhere to play a
 # machine without KVM).
@@ -17,6 +26,7 @@ QP_KVM_DEVICE=${QP_KVM_DEVICE:-/dev/kvm}
 # boot to init with it.
 kvm_problem() {
 	local out=$1 probe
+	host_runs_arch || { echo "$(qp_arch) guests on a $(uname -m) host"; return 0; }
 	[ -e "$QP_KVM_DEVICE" ] || { echo "$QP_KVM_DEVICE does not exist"; return 0; }
 	if ! { exec 3<>"$QP_KVM_DEVICE"; } 2>/dev/null; then
 		echo "$QP_KVM_DEVICE cannot be opened read-write"
@@ -25,7 +35,7 @@ kvm_problem() {
 	exec 3>&-
 	# A KVM guest of ours reaches init in a second or two.
 	probe=$(mktemp -d)
-	"$QPVM" --accel kvm --cpu "${CPU:-host}" --kernel "$out/bzImage" --initrd "$out/initramfs.cpio" \
+	"$QPVM" --accel kvm --cpu "${CPU:-host}" --kernel "$(qp_kernel_image "$out")" --initrd "$out/initramfs.cpio" \
 		--smp 1 --mem 256 --timeout 60 --append "panic=0" --name qp-kvm-probe \
 		--log "$probe/console" 'timeout=20' 'expect=^kt: init ready' >"$probe/out" 2>"$probe/err" ||
 		echo "$QP_KVM_DEVICE opens, but a guest did not reach init with it within 20 s" \
@@ -34,7 +44,8 @@ kvm_problem() {
 }
 
 # accel_resolve OUT_DIR: turn $ACCEL (auto, kvm, tcg) into QP_ACCEL and
-# QP_CPU ($CPU, else host on KVM and qemu64 on TCG), probing KVM once with
+# QP_CPU ($CPU, else host on KVM and the architecture's model on TCG,
+# ARCHES), probing KVM once with
 # the kernel in OUT_DIR. Prints one line that says which and why; fails
 # (status 1, the line says why) when ACCEL=kvm cannot be had.
 accel_resolve() {
@@ -54,7 +65,11 @@ accel_resolve() {
 		;;
 	*) echo "unknown ACCEL '$ACCEL' (one of: auto kvm tcg)"; return 1 ;;
 	esac
-	if [ "$QP_ACCEL" = kvm ]; then QP_CPU=${CPU:-host}; else QP_CPU=${CPU:-qemu64}; fi
+	if [ "$QP_ACCEL" = kvm ]; then
+		QP_CPU=${CPU:-host}
+	else
+		QP_CPU=${CPU:-$(qp_arch_fact "$(qp_arch)" cpu)}
+	fi
 	export QP_ACCEL QP_CPU
 	echo "accel: $QP_ACCEL, -cpu $QP_CPU ($why)"
 }

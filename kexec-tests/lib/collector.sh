@@ -93,7 +93,7 @@ assert_collected() {
 	[ "$vmlinux" -ef "$(qp_out_dir "$BASE" "$VARIANT")/vmlinux" ] ||
 		t_fail "$dump: its metadata's build ID names $vmlinux, not the kernel under test"
 	DUMPFILE="dumps/$dump" read_vmcore
-	DUMPFILE="dumps/$dump" assert_dump "$smp" "${SCEN_PANIC[$s]}" "${SCEN_LOG[$s]}"
+	DUMPFILE="dumps/$dump" assert_dump "$smp" "$(scen_panic "$s")" "$(scen_log "$s")"
 	sym=$(DUMPFILE="dumps/$dump" panic_cpu_symbol)
 	# panic_halt() halts with safe_halt(): through paravirt it ends in
 	# pv_native_safe_halt() and native_safe_halt() (inlined into

@@ -72,18 +72,21 @@ median() {
 
 # expect_error REGEX CMD...: CMD fails (non-zero exit) with exactly one
 # non-empty line on stderr, matching the extended REGEX, and no "ok" line on
-# stdout. Runs with make's variables out of the environment, so that a
+# stdout; the scripts' progress lines ("==> ", qp_log) before it do not
+# count. Runs with make's variables out of the environment, so that a
 # "make check" around the test does not leak into the make under test.
 expect_error() {
-	local regex=$1 rc=0 n
+	local regex=$1 rc=0 n lines
 	shift
 	n=$((${ERR_N:-0} + 1))
 	ERR_N=$n
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES "$@" \
-		</dev/null >"$T/err$n.out" 2>"$T/err$n.err" || rc=$?
+		</dev/null >"$T/err$n.out" 2>"$T/err$n.all" || rc=$?
+	grep -v '^==> ' "$T/err$n.all" >"$T/err$n.err" || true
 	[ "$rc" != 0 ] || t_fail "'$*' exited 0"
-	[ "$(grep -c . "$T/err$n.err")" = 1 ] ||
-		t_fail "'$*' wrote $(grep -c . "$T/err$n.err") lines to stderr, want 1: $(head -c 300 "$T/err$n.err")"
+	lines=$(grep -c . "$T/err$n.err")
+	[ "$lines" = 1 ] ||
+		t_fail "'$*' wrote $lines lines to stderr, want 1: $(head -c 300 "$T/err$n.err")"
 	grep -Eq -- "$regex" "$T/err$n.err" ||
 		t_fail "'$*': stderr '$(cat "$T/err$n.err")' does not match /$regex/"
 	! grep -q '^ok ' "$T/err$n.out" || t_fail "'$*' printed a TAP ok line"
@@ -120,13 +123,20 @@ wait_until() {
 
 # path_without_qemu: a PATH with every program of this machine but QEMU.
 path_without_qemu() {
+	path_without noqemu 'qemu-system-*'
+}
+
+# path_without NAME GLOB: a PATH ($T/NAME) with every program of this
+# machine but those whose names match GLOB.
+path_without() {
 	local f
-	mkdir -p "$T/noqemu"
+	mkdir -p "$T/$1"
 	for f in /usr/bin/* /usr/sbin/*; do
-		case "${f##*/}" in qemu-system-*) continue ;; esac
-		ln -sf "$f" "$T/noqemu/${f##*/}"
+		# shellcheck disable=SC2254 # GLOB is a pattern
+		case "${f##*/}" in $2) continue ;; esac
+		ln -sf "$f" "$T/$1/${f##*/}"
 	done
-	echo "$T/noqemu"
+	echo "$T/$1"
 }
 
 # series_file DIR N: the Nth patch of DIR's series.

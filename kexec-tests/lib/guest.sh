@@ -6,17 +6,38 @@ QPVM="$QP_ROOT/kexec-tests/bin/qpvm"
 
 GUEST_MEM_MB=512
 
+# arch_qpvm_options: qpvm's options for this architecture's machine
+# (ARCHES), one per line.
+arch_qpvm_options() {
+	local arch col
+	arch=$(qp_arch)
+	for col in qemu machine console panic_device; do
+		echo "--${col//_/-}"
+		qp_arch_fact "$arch" "$col"
+	done
+}
+
+# What the architecture puts before every kernel command line (ARCHES).
+arch_append() {
+	local append
+	append=$(qp_arch_fact "$(qp_arch)" append) || return 1
+	[ "$append" = - ] || echo "$append "
+}
+
 # guest NAME SMP APPEND STEP...: run one guest with this test's kernel.
 # Writes $T/NAME.out (qpvm results) and $T/NAME.console; returns qpvm's
 # status. $GUEST_DISK, when set, is attached as a raw virtio disk;
 # $GUEST_OPTS adds qpvm options.
 guest() {
-	local name=$1 smp=$2 append=$3 out
+	local name=$1 smp=$2 append out machine
+	append="$(arch_append)$3"
 	shift 3
 	out=$(qp_out_dir "$BASE" "$VARIANT")
+	mapfile -t machine < <(arch_qpvm_options)
+	[ ${#machine[@]} = 8 ] || t_fail "setup: ARCHES has no complete row for $(qp_arch)"
 	# shellcheck disable=SC2086 # GUEST_OPTS is a list of options
-	"$QPVM" --accel "$QP_ACCEL" --cpu "$QP_CPU" \
-		--kernel "$out/bzImage" --initrd "$out/initramfs.cpio" \
+	"$QPVM" "${machine[@]}" --accel "$QP_ACCEL" --cpu "$QP_CPU" \
+		--kernel "$(qp_kernel_image "$out")" --initrd "$out/initramfs.cpio" \
 		--smp "$smp" --mem "$GUEST_MEM_MB" --name "qp-$name" \
 		--log "$T/$name.console" ${GUEST_DISK:+--disk "$GUEST_DISK"} \
 		--timeout "${GUEST_TIMEOUT:-300}" --append "$append" ${GUEST_OPTS:-} \

@@ -89,8 +89,9 @@ cpu_after_panic() {
 #
 # TOTAL: from its banner to its "---[ end Kernel panic" line.
 #
-# AFTER_TRACE: from the end of the panicking CPU's backtrace (its "</TASK>",
-# the first after the banner) to the end line: kgdb, the shootdowns, the
+# AFTER_TRACE: from the end of the panicking CPU's backtrace (x86: its
+# "</TASK>", the first after the banner; arm64, whose "Call trace:" has no
+# closing line: its last frame) to the end line: kgdb, the shootdowns, the
 # notifiers, kmsg_dump and the console flush, where a CPU that no longer
 # answers stalls panic(). On 6.12 and 6.1 with an NMI panic the flush also
 # prints the banner and backtrace stored in NMI context (6.12: 7 to 77 ms,
@@ -113,6 +114,9 @@ panic_duration_ms() {
 	     !/^\[ *[0-9]+\.[0-9]+\] / { next }
 	     /Kernel panic - not syncing/ && banner == "" { banner = stamp($0) }
 	     banner != "" && trace_end == "" && /\] +<\/TASK>/ { trace_end = stamp($0) }
+	     in_trace && !/\] +[^ ]+\+0x[0-9a-f]+\/0x[0-9a-f]+/ { trace_end = last_frame; in_trace = 0 }
+	     in_trace { last_frame = stamp($0) }
+	     banner != "" && trace_end == "" && /\] Call trace:/ { in_trace = 1 }
 	     after { wait = stamp($0) - before; after = 0 }
 	     banner != "" && /\] Shutting down cpus with NMI/ { before = prev; after = 1; stopped = 1 }
 	     trace_end != "" && /\] ---\[ end Kernel panic/ {

@@ -2,14 +2,26 @@
 # Reading a vmcore: the tools rootfs the readers run in, crash and drgn,
 # their reports ($T/vmcore.report) and the assertions on them.
 
-# Which program reads this base's vmcores, crash or drgn (VERSIONS).
+# Which program reads this kernel's vmcores, crash or drgn: the
+# architecture's reader (ARCHES), or where that is "base", the base's
+# (VERSIONS).
 vmcore_reader() {
-	qp_base_fact "$BASE" reader
+	local reader
+	reader=$(qp_arch_fact "$(qp_arch)" reader) || return 1
+	[ "$reader" != base ] || reader=$(qp_base_fact "$BASE" reader) || return 1
+	echo "$reader"
 }
 
-# The tools rootfs (a Debian suite) this base's reader runs in (VERSIONS).
+# The tools rootfs (a Debian suite) the reader runs in: the base's
+# (VERSIONS), or if the base reads its dumps with another program, that of
+# the first base that uses this one.
 reader_rootfs() {
-	qp_base_fact "$BASE" rootfs
+	local reader base
+	reader=$(vmcore_reader) || return 1
+	base=$BASE
+	[ "$(qp_base_fact "$base" reader)" = "$reader" ] ||
+		read -r base _ <<<"$(qp_bases_where reader "$reader")"
+	qp_base_fact "$base" rootfs
 }
 
 # in_rootfs [--rootfs SUITE] CMD...: run CMD in a tools rootfs (default
@@ -82,7 +94,7 @@ crash_report() {
 read_vmcore_drgn() {
 	local dump=${DUMPFILE:-vmcore}
 	in_rootfs --rootfs "$(reader_rootfs)" python3 /harness/drgn-report.py "/work/$dump" \
-		/kernel/vmlinux /work/vmcore.log \
+		/kernel/vmlinux /work/vmcore.log "$(qp_arch)" \
 		>"$T/vmcore.report" 2>"$T/drgn.err" ||
 		t_fail "lost dump: drgn could not read the vmcore: $(grep -v -i warning "$T/drgn.err" | tail -n 1)"
 }

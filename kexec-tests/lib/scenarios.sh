@@ -12,10 +12,15 @@
 #                  says why a base without it skips (scenario_needs)
 #   SCEN_MIN_CPUS  fewest vCPUs it makes sense with
 #
+# SCEN_PANIC and SCEN_LOG are the default architecture's; scenario_arch
+# gives another's where its kernel words them differently, and
+# scenario_not_on says why an architecture cannot run a scenario. Tests read
+# them with scen_panic and scen_log.
+#
 # With kdump loaded an oops kexecs at oops_end(), before any panic(): crash
 # then names the oops and the log has the oops line, not a panic() line.
 
-declare -A SCEN_APPEND SCEN_STEPS SCEN_PANIC SCEN_LOG SCEN_NEEDS SCEN_WHY_NOT SCEN_MIN_CPUS
+declare -A SCEN_APPEND SCEN_STEPS SCEN_PANIC SCEN_LOG SCEN_NEEDS SCEN_WHY_NOT SCEN_MIN_CPUS SCEN_NOT_ON
 SCENARIOS=()
 
 # scenario NAME APPEND PANIC_REGEX LOG_STRING
@@ -35,6 +40,32 @@ scenario() {
 scenario_needs() {
 	SCEN_NEEDS[$1]="$2 $3"
 	SCEN_WHY_NOT[$1]=$4
+}
+
+# scenario_arch NAME ARCH PANIC_REGEX LOG_STRING: NAME's panic and log
+# line on ARCH, where they differ from the default architecture's.
+scenario_arch() {
+	SCEN_PANIC[$1/$2]=$3
+	SCEN_LOG[$1/$2]=$4
+}
+
+# scenario_not_on NAME ARCH WHY: ARCH cannot run NAME; it skips, saying WHY.
+scenario_not_on() {
+	SCEN_NOT_ON[$1/$2]=$3
+}
+
+# scen_panic NAME, scen_log NAME: NAME's panic regex and log line on this
+# test's architecture.
+scen_panic() {
+	local key
+	key="$1/$(qp_arch)"
+	echo "${SCEN_PANIC[$key]:-${SCEN_PANIC[$1]}}"
+}
+
+scen_log() {
+	local key
+	key="$1/$(qp_arch)"
+	echo "${SCEN_LOG[$key]:-${SCEN_LOG[$1]}}"
 }
 
 # Watchdog thresholds small enough for a test: soft lockup after 4 s.
@@ -58,6 +89,9 @@ scenario softirq-panic "kt.trigger=qp:softirq-panic" \
 	"qp_trigger: panic in softirq context" "Kernel panic - not syncing: qp_trigger: panic in softirq context"
 scenario hardirq-oops "kt.trigger=qp:hardirq-oops panic_on_oops=1" \
 	"Oops: 0002 \\[#1\\]" "BUG: kernel NULL pointer dereference, address: 0000000000000000"
+# arm64 names the fault by its syndrome register (ESR), 16 hex digits.
+scenario_arch hardirq-oops arm64 "Oops: [0-9a-f]{16} \\[#1\\]" \
+	"Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000"
 scenario panic-all "kt.trigger=qp:panic-all" \
 	"qp_trigger: every CPU panics at once" "Kernel panic - not syncing: qp_trigger: every CPU panics at once"
 scenario nmi-panic-all "kt.trigger=qp:nmi-panic-all" \
@@ -65,6 +99,8 @@ scenario nmi-panic-all "kt.trigger=qp:nmi-panic-all" \
 scenario irqoff-panic "kt.trigger=qp:irqoff-panic" \
 	"qp_trigger: panic while other CPUs spin with interrupts off" \
 	"Kernel panic - not syncing: qp_trigger: panic while other CPUs spin with interrupts off"
+scenario_not_on nmi-panic-all arm64 \
+	"qp_trigger's NMI IPI is x86's (register_nmi_handler(), the APIC); arm64's pseudo-NMI IPIs are the kernel's own"
 SCEN_MIN_CPUS[irqoff-panic]=2
 # QEMU's "nmi" reaches the boot CPU only: the boot-CPU-only NMI panic.
 scenario qemu-nmi "unknown_nmi_panic=1" \
@@ -87,10 +123,12 @@ scenario force-cpu "panic_force_cpu=1 kt.cpu=0 kt.trigger=sysrq-c" \
 scenario_needs force-cpu kernel/panic.c 'panic_force_cpu' "panic_force_cpu= is new in 7.x"
 SCEN_MIN_CPUS[force-cpu]=2
 
-# scenario_usable NAME SMP: skip (exit 4) with the reason when this base or
-# vCPU count cannot run NAME.
+# scenario_usable NAME SMP: skip (exit 4) with the reason when this
+# architecture, base or vCPU count cannot run NAME.
 scenario_usable() {
-	local name=$1 smp=$2
+	local name=$1 smp=$2 not_on
+	not_on=${SCEN_NOT_ON[$name/$(qp_arch)]:-}
+	[ -z "$not_on" ] || t_skip "not on $(qp_arch): $not_on"
 	scenario_on_base "$name" || t_skip "${SCEN_WHY_NOT[$name]}"
 	[ "$smp" -ge "${SCEN_MIN_CPUS[$name]}" ] ||
 		t_skip "$name needs at least ${SCEN_MIN_CPUS[$name]} vCPUs"
@@ -122,7 +160,7 @@ kdump_scenario() {
 	# shellcheck disable=SC2086 # SCEN_STEPS is a list of qpvm steps
 	kdump_capture kdump "$smp" "${SCEN_APPEND[$name]} crash_kexec_post_notifiers=$pn" \
 		"$kdump" ${SCEN_STEPS[$name]}
-	assert_vmcore "$smp" "${SCEN_PANIC[$name]}" "${SCEN_LOG[$name]}"
+	assert_vmcore "$smp" "$(scen_panic "$name")" "$(scen_log "$name")"
 }
 
 # LKDTM type of each module scenario.
@@ -162,7 +200,7 @@ lkdtm_kdump() {
 	local s=$1 smp=$2
 	lkdtm_usable
 	kdump_capture kdump "$smp" "${SCEN_APPEND[$s]}" load
-	assert_vmcore "$smp" "${SCEN_PANIC[$s]}" "${SCEN_LOG[$s]}"
+	assert_vmcore "$smp" "$(scen_panic "$s")" "$(scen_log "$s")"
 	mv "$T/vmcore.report" "$T/module.report"
 	kdump_capture kdump-lkdtm "$smp" "kt.trigger=lkdtm:${LKDTM_TYPE[$s]}" load
 	assert_vmcore "$smp" "${LKDTM_PANIC[$s]}" "Kernel panic - not syncing: ${LKDTM_PANIC[$s]}"

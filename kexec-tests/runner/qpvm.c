@@ -2,12 +2,12 @@
 /*
  * qpvm - run one QEMU guest for the quiet-panic harness and measure it.
  *
- *   qpvm --kernel BZIMAGE [options] STEP...
+ *   qpvm --kernel IMAGE [options] STEP...
  *   qpvm --attach PID [--timeout SEC] [--workdir DIR] STEP...
  *
  * Starts QEMU (TCG unless --accel says otherwise) with the serial console on
  * a telnet-mode unix socket (so a serial BREAK can be sent), QMP on another
- * socket, pvpanic, "-action panic=none" (a panicked guest keeps running) and
+ * socket, a pvpanic device, "-action panic=none" (a panicked guest keeps running) and
  * "-action reboot=shutdown" (a guest reset ends QEMU, so it can be timed).
  * Then it runs the STEPs in order; each prints its results to stdout as
  * key=value lines, diagnostics go to stderr.
@@ -19,6 +19,10 @@
  * and timeout (the others need the console or QMP of a QEMU qpvm starts);
  * the accelerator is read from the vCPU threads' names, and the QEMU is
  * left running whatever happens.
+ *
+ * The defaults are an x86_64 PC; another architecture is the options
+ * --qemu, --machine, --cpu, --console and --panic-device (ARCHES has them
+ * for each architecture the harness runs).
  *
  * Steps:
  *   expect=REGEX   wait for a console line matching REGEX (POSIX ERE), in
@@ -90,7 +94,7 @@
 #define TELNET_WILL	0xfb
 
 struct options {
-	const char *qemu, *accel, *cpu, *machine;
+	const char *qemu, *accel, *cpu, *machine, *console, *panic_device;
 	const char *kernel, *initrd, *append, *disk, *name, *log, *workdir;
 	const char *qmp_extra;
 	int smp, mem_mb, timeout_s;
@@ -131,6 +135,8 @@ static struct options opt = {
 	.accel = "tcg",
 	.cpu = "qemu64",
 	.machine = "pc",
+	.console = "ttyS0",
+	.panic_device = "pvpanic",
 	.smp = 2,
 	.mem_mb = 512,
 	.timeout_s = 600,
@@ -496,7 +502,7 @@ static void qemu_argv(const struct guest *g, char **argv)
 		add_arg(argv, &argc, "%s", opt.initrd);
 	}
 	add_arg(argv, &argc, "-append");
-	add_arg(argv, &argc, "console=ttyS0,115200 %s", opt.append ? opt.append : "");
+	add_arg(argv, &argc, "console=%s,115200 %s", opt.console, opt.append ? opt.append : "");
 	add_arg(argv, &argc, "-chardev");
 	add_arg(argv, &argc, "socket,id=console,path=%s,server=on,wait=on,telnet=on",
 		g->sock_console);
@@ -510,7 +516,7 @@ static void qemu_argv(const struct guest *g, char **argv)
 		add_arg(argv, &argc, "unix:%s,server=on,wait=off", opt.qmp_extra);
 	}
 	add_arg(argv, &argc, "-device");
-	add_arg(argv, &argc, "pvpanic");
+	add_arg(argv, &argc, "%s", opt.panic_device);
 	if (opt.vmcoreinfo) {
 		add_arg(argv, &argc, "-device");
 		add_arg(argv, &argc, "vmcoreinfo");
@@ -1116,11 +1122,12 @@ static int run_step(struct guest *g, const char *step)
 static void usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-		"usage: qpvm --kernel BZIMAGE [options] STEP...\n"
+		"usage: qpvm --kernel IMAGE [options] STEP...\n"
 		"       qpvm --attach PID [--timeout SEC --workdir DIR] STEP...\n"
 		"options: --initrd F --append STR --smp N --mem MB --disk RAW\n"
 		"         --name NAME --log FILE --timeout SEC --workdir DIR\n"
 		"         --qemu BIN --accel tcg|kvm --cpu MODEL --machine TYPE\n"
+		"         --console DEV (ttyS0) --panic-device DEV (pvpanic)\n"
 		"         --vmcoreinfo --qmp-extra SOCKET\n"
 		"         --attach PID: measure that running QEMU (its vCPU threads\n"
 		"         named by debug-threads=on) instead of starting one\n"
@@ -1180,7 +1187,8 @@ static void check_start(void)
 		exit(2);
 	}
 	if (!executable(opt.qemu)) {
-		note("%s not found (install qemu-system-x86, or give --qemu)", opt.qemu);
+		note("%s not found (install its Debian package, qemu-system-x86 or "
+		     "qemu-system-arm, or give --qemu)", opt.qemu);
 		exit(2);
 	}
 }
@@ -1245,7 +1253,8 @@ static void parse_options(int argc, char **argv)
 		{ "qemu", 1, NULL, 'q' }, { "accel", 1, NULL, 'A' },
 		{ "cpu", 1, NULL, 'c' }, { "machine", 1, NULL, 'M' },
 		{ "vmcoreinfo", 0, NULL, 'V' }, { "qmp-extra", 1, NULL, 'Q' },
-		{ "attach", 1, NULL, 'P' }, { "help", 0, NULL, 'h' },
+		{ "attach", 1, NULL, 'P' }, { "console", 1, NULL, 'C' },
+		{ "panic-device", 1, NULL, 'D' }, { "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -1267,6 +1276,8 @@ static void parse_options(int argc, char **argv)
 		case 'A': opt.accel = optarg; break;
 		case 'c': opt.cpu = optarg; break;
 		case 'M': opt.machine = optarg; break;
+		case 'C': opt.console = optarg; break;
+		case 'D': opt.panic_device = optarg; break;
 		case 'V': opt.vmcoreinfo = true; break;
 		case 'Q': opt.qmp_extra = optarg; break;
 		case 'P': opt.attach = parse_int("--attach", optarg, 1, INT_MAX); break;

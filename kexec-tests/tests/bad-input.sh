@@ -83,6 +83,30 @@ test_bad_input_no_qemu() {
 		t_fail "no 'Bail out!' on stdout: $(head -n 3 "$T/err1.out")"
 }
 
+qp_test bad-input-arch check patched "an unknown ARCH, a base not tested on arm64, no cross compiler, no qemu-system-aarch64, arm64 .debs that cannot be fetched: one line, non-zero, nothing built"
+test_bad_input_arch() {
+	local target other
+	for target in check check-quick build; do
+		expect_error "unknown ARCH 'sparc' \(one of: all $(qp_arches)\)" make -C "$QP_ROOT" "$target" ARCH=sparc
+	done
+	expect_error "unknown ARCH 'sparc' \(one of: $(qp_arches)\)" "$RUN_TESTS" --arch sparc boot
+	expect_error "unknown ARCH 'sparc'" env QP_ARCH=sparc "$QP_ROOT/scripts/build.sh" "$BASE" patched
+	other=$(for b in $(qp_bases); do [[ " $(qp_base_arches "$b") " == *" arm64 "* ]] || echo "$b"; done | head -n 1)
+	[ -z "$other" ] || expect_error "base $other is not tested on arm64 \(VERSIONS, column arches: " \
+		env QP_ARCH=arm64 "$QP_ROOT/scripts/build.sh" "$other" patched
+	expect_error "setup: aarch64-linux-gnu-gcc not found \(run: make deps\)" \
+		env PATH="$(path_without nocross 'aarch64-linux-gnu-*')" \
+		"$RUN_TESTS" --base "$BASE" --arch arm64 --variant patched boot
+	expect_error "setup: qemu-system-aarch64 not found \(run: make deps; Debian package qemu-system-arm\)" \
+		env PATH="$(path_without_qemu)" "$RUN_TESTS" --base "$BASE" --arch arm64 --variant patched boot
+	# A mirror that refuses connections: the arm64 tools rootfs cannot be
+	# fetched (in a cache of its own: the real one is left alone).
+	expect_error "mmdebstrap trixie-arm64 failed: .*127\.0\.0\.1" \
+		env QP_CACHE="$T/cache" QP_DEBIAN_MIRROR=http://127.0.0.1:9/debian \
+		"$QP_ROOT/scripts/rootfs.sh" trixie-arm64
+	[ ! -e "$T/cache/rootfs/trixie-arm64" ] || t_fail "a failed fetch left a trixie-arm64 rootfs"
+}
+
 qp_test bad-input-series check patched "a series with a broken hunk: tree.sh names the patch that does not apply"
 test_bad_input_series() {
 	local copy="$T/series" victim

@@ -196,7 +196,7 @@ qp_test off-switch-kdump check patched "$OFF_SWITCH, NMI panic on every CPU with
 test_off_switch_kdump() {
 	local s=nmi-panic-all
 	kdump_capture kdump 4 "$OFF_SWITCH ${SCEN_APPEND[$s]}" load
-	assert_vmcore 4 "${SCEN_PANIC[$s]}" "${SCEN_LOG[$s]}"
+	assert_vmcore 4 "$(scen_panic "$s")" "$(scen_log "$s")"
 }
 
 # --- what a panicked guest still serves ----------------------------------
@@ -249,9 +249,9 @@ kdump_force_cpu() {
 	local smp=$1 pn=$2 s=force-cpu
 	scenario_usable "$s" "$smp"
 	kdump_capture kdump "$smp" "${SCEN_APPEND[$s]} crash_kexec_post_notifiers=$pn" load
-	grep -Eq "${SCEN_PANIC[$s]}" <<<"$(report_value panic)" ||
-		t_fail "the dump's panic '$(report_value panic)' does not match /${SCEN_PANIC[$s]}/"
-	grep -qF "${SCEN_LOG[$s]}" "$T/vmcore.log" || t_fail "the dump's log lacks '${SCEN_LOG[$s]}'"
+	grep -Eq "$(scen_panic "$s")" <<<"$(report_value panic)" ||
+		t_fail "the dump's panic '$(report_value panic)' does not match /$(scen_panic "$s")/"
+	grep -qF "$(scen_log "$s")" "$T/vmcore.log" || t_fail "the dump's log lacks '$(scen_log "$s")'"
 	[ "$(report_value panic_cpu)" = 1 ] ||
 		t_fail "panic_cpu is '$(report_value panic_cpu)', not the target CPU 1"
 	grep -q '^bt 1: crash_setup_regs .*do_panic_on_target_cpu' "$T/vmcore.report" ||
@@ -261,7 +261,7 @@ kdump_force_cpu() {
 	rm -f "$T/vmcore"
 	# shellcheck disable=SC2153 # VARIANT: set by run-tests for every test
 	[ "$VARIANT" = patched ] || return 0
-	assert_vmcore "$smp" "${SCEN_PANIC[$s]}" "${SCEN_LOG[$s]}"
+	assert_vmcore "$smp" "$(scen_panic "$s")" "$(scen_log "$s")"
 	grep -q '^bt 0: .*vpanic' "$T/vmcore.report" ||
 		t_fail "CPU 0's backtrace does not reach vpanic(): $(grep '^bt 0:' "$T/vmcore.report")"
 }
