@@ -26,7 +26,7 @@ qp_check_arch "$2"
 for base in $bases; do
 	if [ "${1:-all}" != all ]; then
 		QP_ARCH=$2 qp_base_has_arch "$base"
-	elif [[ " $(qp_base_arches "$base") " != *" $2 "* ]]; then
+	elif ! qp_in_list "$2" "$(qp_base_arches "$base")"; then
 		continue
 	fi
 	echo "$base"

@@ -88,6 +88,11 @@ qp_arch_fact() {
 	qp_table_fact "$QP_ARCHES_FILE" "$1" "$2" architecture
 }
 
+# qp_in_list WORD LIST: is WORD one of the blank-separated words of LIST?
+qp_in_list() {
+	[[ " $2 " == *" $1 "* ]]
+}
+
 # The architectures of ARCHES, the default one first.
 qp_arches() {
 	qp_table "$QP_ARCHES_FILE" | awk 'NR > 1 { print $1 }' | xargs
@@ -104,7 +109,7 @@ qp_arch() {
 
 # qp_check_arch ARCH: fail unless ARCHES lists ARCH.
 qp_check_arch() {
-	[[ " $(qp_arches) " == *" $1 "* ]] ||
+	qp_in_list "$1" "$(qp_arches)" ||
 		qp_die "unknown ARCH '$1' (one of: $(qp_arches))"
 }
 
@@ -120,7 +125,7 @@ qp_base_arches() {
 qp_base_has_arch() {
 	local arches
 	arches=$(qp_base_arches "$1") || exit 1
-	[[ " $arches " == *" $(qp_arch) "* ]] ||
+	qp_in_list "$(qp_arch)" "$arches" ||
 		qp_die "base $1 is not tested on $(qp_arch) (VERSIONS, column arches: ${arches// /,})"
 }
 
@@ -184,7 +189,7 @@ qp_check_versions() {
 		[ -z "$frag" ] || [ -f "$frag" ] ||
 			qp_die "VERSIONS: row $base names config fragment $frag, which does not exist"
 		for arch in $(qp_base_arches "$base"); do
-			[[ " $(qp_arches) " == *" $arch "* ]] ||
+			qp_in_list "$arch" "$(qp_arches)" ||
 				qp_die "VERSIONS: row $base names architecture '$arch', which ARCHES does not have"
 		done
 	done
@@ -353,16 +358,20 @@ qp_out_dir() { echo "$QP_CACHE/out/$1-$2$(qp_arch_suffix)"; }
 # scripts/rootfs.sh makes them.
 qp_rootfs_dir() { echo "$QP_CACHE/rootfs/${1:-trixie}"; }
 
+# qp_arch_is_host: the architecture is the host's own (its Debian name
+# in ARCHES is dpkg's): its programs run here, and KVM can run its guests.
+qp_arch_is_host() {
+	[ "$(qp_arch_fact "$(qp_arch)" debian)" = "$(dpkg --print-architecture)" ]
+}
+
 # The tools rootfs the architecture's guests take kexec, makedumpfile and
 # busybox from: trixie's, unpacked for their Debian architecture where it
 # is not the host's.
 qp_guest_rootfs() {
-	local debian
-	debian=$(qp_arch_fact "$(qp_arch)" debian) || return 1
-	if [ "$debian" = "$(dpkg --print-architecture)" ]; then
+	if qp_arch_is_host; then
 		echo trixie
 	else
-		echo "trixie-$debian"
+		echo "trixie-$(qp_arch_fact "$(qp_arch)" debian)"
 	fi
 }
 

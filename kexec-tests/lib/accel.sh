@@ -7,15 +7,12 @@
 # (ARCHES) until then.
 QP_ACCEL=${QP_ACCEL:-tcg}
 
-QP_CPU=${QP_CPU:-$(qp_arch_fact "$(qp_arch)" cpu)}
-
-# host_runs_arch: guests of this architecture can use the host's KVM.
-host_runs_arch() {
-	local host
-	host=$(uname -m)
-	[ "$host" != aarch64 ] || host=arm64
-	[ "$(qp_arch)" = "$host" ]
+# The CPU model of the architecture's guests under TCG (ARCHES).
+tcg_cpu() {
+	qp_arch_fact "$(qp_arch)" cpu
 }
+
+QP_CPU=${QP_CPU:-$(tcg_cpu)}
 
 # The device the KVM probe opens (a test points it elsewhere to play a
 # machine without KVM).
@@ -26,7 +23,7 @@ QP_KVM_DEVICE=${QP_KVM_DEVICE:-/dev/kvm}
 # boot to init with it.
 kvm_problem() {
 	local out=$1 probe
-	host_runs_arch || { echo "$(qp_arch) guests on a $(uname -m) host"; return 0; }
+	qp_arch_is_host || { echo "$(qp_arch) guests on a $(uname -m) host"; return 0; }
 	[ -e "$QP_KVM_DEVICE" ] || { echo "$QP_KVM_DEVICE does not exist"; return 0; }
 	if ! { exec 3<>"$QP_KVM_DEVICE"; } 2>/dev/null; then
 		echo "$QP_KVM_DEVICE cannot be opened read-write"
@@ -68,7 +65,7 @@ accel_resolve() {
 	if [ "$QP_ACCEL" = kvm ]; then
 		QP_CPU=${CPU:-host}
 	else
-		QP_CPU=${CPU:-$(qp_arch_fact "$(qp_arch)" cpu)}
+		QP_CPU=${CPU:-$(tcg_cpu)}
 	fi
 	export QP_ACCEL QP_CPU
 	echo "accel: $QP_ACCEL, -cpu $QP_CPU ($why)"
