@@ -85,7 +85,7 @@ demo: tools
 	@kexec-tests/bench --quick --out $(QP_CACHE)/demo
 
 bench: tools
-	@kexec-tests/bench --base $(BASE)
+	@kexec-tests/bench --base $(BASE) --arch $(GUEST_ARCH)
 
 bench-libvirt: tools
 	@kexec-tests/bench-libvirt $(if $(filter all,$(BASE)),,--base $(BASE))

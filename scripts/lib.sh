@@ -113,6 +113,16 @@ qp_check_arch() {
 		qp_die "unknown ARCH '$1' (one of: $(qp_arches))"
 }
 
+# qp_arches_of SPEC: the architectures SPEC (ARCH=, --arch) names: one of
+# ARCHES, "all", or nothing for qp_arch's.
+qp_arches_of() {
+	case "$1" in
+	all) qp_arches ;;
+	'') qp_arch ;;
+	*) qp_check_arch "$1" && echo "$1" ;;
+	esac
+}
+
 # qp_base_arches BASE: the architectures BASE is tested on (VERSIONS,
 # column arches: a comma-separated list).
 qp_base_arches() {

@@ -124,16 +124,21 @@ bt_listed_cpus() {
 	sed -n 's/^PID: .* CPU: *\([0-9]*\) .*/\1/p' "$T/crash.out" | sort -n | xargs
 }
 
+# assert_panic_log PANIC_REGEX LOG_STRING: the reader names the panic (its
+# panic string matches PANIC_REGEX) and the dump's log has LOG_STRING.
+assert_panic_log() {
+	grep -Eq "$1" <<<"$(report_value panic)" ||
+		t_fail "the dump's panic '$(report_value panic)' does not match /$1/"
+	grep -qF "$2" "$T/vmcore.log" || t_fail "the dump's log lacks '$2'"
+}
+
 # assert_dump SMP PANIC_REGEX LOG_STRING: the reader names the panic (its
 # panic string matches PANIC_REGEX), the log has LOG_STRING, each of the
 # SMP CPUs is listed and has saved registers, and the dump has an
 # NT_PRSTATUS note per CPU.
 assert_dump() {
-	local smp=$1 panic=$2 logline=$3 want notes
-	grep -Eq "$panic" <<<"$(report_value panic)" ||
-		t_fail "the dump's panic '$(report_value panic)' does not match /$panic/"
-	grep -qF "$logline" "$T/vmcore.log" ||
-		t_fail "the dump's log lacks '$logline'"
+	local smp=$1 want notes
+	assert_panic_log "$2" "$3"
 	want=$(seq 0 $((smp - 1)) | xargs)
 	[ "$(report_value cpus_listed)" = "$want" ] ||
 		t_fail "missing CPU: $(vmcore_reader) lists CPUs '$(report_value cpus_listed)', want '$want'"

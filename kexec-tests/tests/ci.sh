@@ -80,12 +80,14 @@ BACKPORT_TESTS=(boot series-checkpatch kdump-sysrq-c kdump-nmi-panic-all
 # baseline kernels are built for the pair tests and booted once.
 CI_BASELINE_TESTS=(boot)
 # On arm64 (7.3, the one base VERSIONS tests there), ARM64_TESTS: the
-# cross-built baseline and patched kernels boot, and a vmcore of an arm64
-# guest that drgn reads on the x86 host (sysrq-c with kdump). Not yet the
-# CPU tests: on 7.3.4 patched, under TCG, the panicking CPU still takes its
-# tick (cpu-sysrq-c: 211 ms over 10 s, bound 100 ms; baseline 9904 ms) and
-# the CPUs that lose a parallel panic spin in cpu_park_loop() with their
-# timer interrupt pending (cpu-panic-all), as on baseline: they join once
-# the series halts them.
+# cross-built baseline and patched kernels boot; the panicking CPU waits
+# (cpu-sysrq-c), and so do the CPU that handed its panic to
+# panic_force_cpu= and stopped itself (cpu-force-cpu, 11/12's path); and
+# vmcores of arm64 guests that drgn reads on the x86 host, with every CPU's
+# registers: sysrq-c, and every CPU panicking at once, whose race losers
+# only the series saves (kdump-panic-all). Not cpu-panic-all: one race
+# loser spun in 1 of 12 runs (4 vCPUs on the 2-CPU host; an interrupt
+# pending when it parked, see the cover letter's known limits), and CI
+# must not fail on a race the series does not close yet.
 # shellcheck disable=SC2034 # read by run-tests
-ARM64_TESTS=(boot kdump-sysrq-c)
+ARM64_TESTS=(boot kdump-sysrq-c kdump-panic-all cpu-sysrq-c cpu-force-cpu)

@@ -249,9 +249,7 @@ kdump_force_cpu() {
 	local smp=$1 pn=$2 s=force-cpu
 	scenario_usable "$s" "$smp"
 	kdump_capture kdump "$smp" "${SCEN_APPEND[$s]} crash_kexec_post_notifiers=$pn" load
-	grep -Eq "$(scen_panic "$s")" <<<"$(report_value panic)" ||
-		t_fail "the dump's panic '$(report_value panic)' does not match /$(scen_panic "$s")/"
-	grep -qF "$(scen_log "$s")" "$T/vmcore.log" || t_fail "the dump's log lacks '$(scen_log "$s")'"
+	assert_panic_log "$(scen_panic "$s")" "$(scen_log "$s")"
 	[ "$(report_value panic_cpu)" = 1 ] ||
 		t_fail "panic_cpu is '$(report_value panic_cpu)', not the target CPU 1"
 	grep -q '^bt 1: crash_setup_regs .*do_panic_on_target_cpu' "$T/vmcore.report" ||
