@@ -116,7 +116,7 @@ seed_build_dir() {
 	build=$(qp_build_dir "$base" "$variant")
 	from=$(qp_build_dir "$base" "$parent")
 	[ ! -d "$build" ] && [ -f "$from/vmlinux" ] || return 0
-	qp_log "$base-$variant$(qp_arch_suffix): starting from a copy of the $parent build"
+	qp_log "$(qp_kernel_name "$base" "$variant"): starting from a copy of the $parent build"
 	rm -rf "$build.tmp"
 	cp -a "$from" "$build.tmp" || qp_die "cannot copy $from to $build"
 	repoint_dep_files "$build.tmp" "$(qp_tree_dir "$base" "$parent")" "$tree"
@@ -140,18 +140,18 @@ build_variant() {
 	out=$(qp_out_dir "$base" "$variant")
 	hash=$(kernel_hash "$tree")
 	if stamp_is "$out/stamp" "$hash" && [ -f "$(qp_kernel_image "$out")" ]; then
-		qp_log "$base-$variant$(qp_arch_suffix): kernel up to date ($(cat "$out/release"))"
+		qp_log "$(qp_kernel_name "$base" "$variant"): kernel up to date ($(cat "$out/release"))"
 	else
 		qp_need_space "$QP_CACHE" 4000
 		start=$SECONDS
 		seed_build_dir "$base" "$variant"
-		qp_log "$base-$variant$(qp_arch_suffix): building in $build"
+		qp_log "$(qp_kernel_name "$base" "$variant"): building in $build"
 		rm -f "$out/stamp"
 		mkdir -p "$out"
 		build_kernel "$tree" "$build" "${extra[@]}"
 		collect "$build" "$out"
 		echo "$hash" >"$out/stamp"
-		qp_log "$base-$variant$(qp_arch_suffix): built $(cat "$out/release") in $((SECONDS - start)) s"
+		qp_log "$(qp_kernel_name "$base" "$variant"): built $(cat "$out/release") in $((SECONDS - start)) s"
 	fi
 	hash=$(module_hash "$out")
 	stamp_is "$out/module.stamp" "$hash" && [ -f "$out/qp_trigger.ko" ] && return 0

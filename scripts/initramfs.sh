@@ -107,7 +107,7 @@ main() {
 	qp_check_base "$base"
 	qp_check_variant "$variant"
 	qp_need_cmd cpio readelf
-	name="$base-$variant$(qp_arch_suffix)"
+	name=$(qp_kernel_name "$base" "$variant")
 	out=$(qp_out_dir "$base" "$variant")
 	kernel=$(qp_kernel_image "$out")
 	if [ ! -f "$kernel" ] || [ ! -f "$out/qp_trigger.ko" ]; then

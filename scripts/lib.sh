@@ -362,7 +362,10 @@ qp_tree_dir() { echo "$QP_CACHE/kernel/$1/$2"; }
 # srctree=".." and every compiler command line is the same in both trees:
 # ccache then serves the patched build from the baseline one.
 qp_build_dir() { echo "$QP_CACHE/kernel/$1/$2/.qp-o$(qp_arch_suffix)"; }
-qp_out_dir() { echo "$QP_CACHE/out/$1-$2$(qp_arch_suffix)"; }
+# qp_kernel_name BASE VARIANT: a kernel's name in logs, results and out/:
+# BASE-VARIANT, with -ARCH for another architecture than the default.
+qp_kernel_name() { echo "$1-$2$(qp_arch_suffix)"; }
+qp_out_dir() { echo "$QP_CACHE/out/$(qp_kernel_name "$1" "$2")"; }
 # The tools rootfs of a Debian suite: trixie (crash, makedumpfile, kexec),
 # sid (drgn), trixie-arm64 (arm64 guests' kexec, makedumpfile);
 # scripts/rootfs.sh makes them.

@@ -15,7 +15,8 @@ CPU_WINDOW="sleep=$CPU_WINDOW_FROM_S cpu=$CPU_WINDOW_S"
 # this kernel over a 10 s window. Measured once per run and kernel
 # ($QP_RUN_DIR), so every bound of the run compares with the same idle.
 idle_cpu_ns() {
-	local smp=$1 f="$QP_RUN_DIR/idle-$BASE-$VARIANT-${1}cpu.out"
+	local smp=$1 f
+	f="$QP_RUN_DIR/idle-$(qp_kernel_name "$BASE" "$VARIANT")-${1}cpu.out"
 	if [ ! -s "$f" ]; then
 		# shellcheck disable=SC2086 # CPU_WINDOW is a list of qpvm steps
 		guest idle "$smp" "panic=0" 'expect=^kt: idle$' $CPU_WINDOW ||

@@ -124,6 +124,17 @@ bt_listed_cpus() {
 	sed -n 's/^PID: .* CPU: *\([0-9]*\) .*/\1/p' "$T/crash.out" | sort -n | xargs
 }
 
+# cpu_list SMP: "0 1 ... SMP-1", the CPUs a dump of SMP vCPUs must have.
+cpu_list() {
+	seq 0 $(($1 - 1)) | xargs
+}
+
+# drop_dump: a passing dump has told its story; failing ones are kept to
+# look at.
+drop_dump() {
+	rm -f "$T/${DUMPFILE:-vmcore}"
+}
+
 # assert_panic_log PANIC_REGEX LOG_STRING: the reader names the panic (its
 # panic string matches PANIC_REGEX) and the dump's log has LOG_STRING.
 assert_panic_log() {
@@ -139,7 +150,7 @@ assert_panic_log() {
 assert_dump() {
 	local smp=$1 want notes
 	assert_panic_log "$2" "$3"
-	want=$(seq 0 $((smp - 1)) | xargs)
+	want=$(cpu_list "$smp")
 	[ "$(report_value cpus_listed)" = "$want" ] ||
 		t_fail "missing CPU: $(vmcore_reader) lists CPUs '$(report_value cpus_listed)', want '$want'"
 	[ "$(report_value cpus_regs)" = "$want" ] ||
@@ -153,10 +164,9 @@ assert_dump() {
 assert_vmcore() {
 	local smp=$1 want
 	assert_dump "$@"
-	want=$(seq 0 $((smp - 1)) | xargs)
+	want=$(cpu_list "$smp")
 	[ "$(report_value cpus_bt)" = "$want" ] ||
 		t_fail "missing CPU: backtraces for CPUs '$(report_value cpus_bt)', want '$want'"
 	echo "$(vmcore_reader): panic \"$(report_value panic)\"; backtrace and saved registers for CPUs $want; $smp NT_PRSTATUS notes"
-	# A passing dump has told its story; keep failing ones to look at.
-	rm -f "$T/${DUMPFILE:-vmcore}"
+	drop_dump
 }

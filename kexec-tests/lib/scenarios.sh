@@ -185,11 +185,11 @@ kdump_scenario() {
 assert_baseline_gap() {
 	local smp=$1 name=$2 why=$3 want
 	assert_panic_log "$(scen_panic "$name")" "$(scen_log "$name")"
-	want=$(seq 0 $((smp - 1)) | xargs)
+	want=$(cpu_list "$smp")
 	[ "$(report_value cpus_regs)" != "$want" ] ||
 		t_fail "baseline saved the registers of every CPU: upstream closed the gap ($why); drop scenario_baseline_gap $name $(qp_arch)"
 	echo "$(vmcore_reader): panic \"$(report_value panic)\"; registers of CPUs '$(report_value cpus_regs)' of '$want' (upstream gap: $why)"
-	rm -f "$T/${DUMPFILE:-vmcore}"
+	drop_dump
 }
 
 # LKDTM type of each module scenario.
