@@ -360,7 +360,8 @@ qp_repo_dir() { echo "$QP_CACHE/kernel/$1/baseline"; }
 qp_tree_dir() { echo "$QP_CACHE/kernel/$1/$2"; }
 # The build dir is a direct child of its source tree, so Kbuild uses
 # srctree=".." and every compiler command line is the same in both trees:
-# ccache then serves the patched build from the baseline one.
+# a copy of the baseline's build dir then rebuilds only what the series
+# changes (build.sh, seed_build_dir).
 qp_build_dir() { echo "$QP_CACHE/kernel/$1/$2/.qp-o$(qp_arch_suffix)"; }
 # qp_kernel_name BASE VARIANT: a kernel's name in logs, results and out/:
 # BASE-VARIANT, with -ARCH for another architecture than the default.
