@@ -28,8 +28,8 @@
 # CPU=MODEL reach every guest; VARIANT=baseline|patched limits build and the
 # check targets (demo and the benchmarks always compare both).
 # ARCH=x86_64|arm64|all (ARCHES) picks the guests' architecture for build,
-# check, check-quick, check-full and soak (each base only where VERSIONS
-# tests it there); unset, x86_64, but for "make check" with no BASE, which
+# check, check-quick and check-full (each base only where VERSIONS tests it
+# there; soak: x86_64 only); unset, x86_64, but for "make check" with no BASE, which
 # is CI's run: every architecture's CI list.
 #   make docs          render docs/cpu-states.svg
 #
@@ -119,8 +119,11 @@ check-parsers: deps
 	@kexec-tests/check-parsers
 
 # Every scenario's kdump capture (2 vCPUs, kexec -p) on the patched kernels,
-# 10 times; run-tests counts lost dumps and dumps missing a CPU.
+# 10 times; run-tests counts lost dumps and dumps missing a CPU. The scenario
+# matrix runs on the default architecture only (tests/arches.sh).
 SOAK_TESTS = $(shell kexec-tests/run-tests --list | awk '/^m-kdump-.*-2cpu / { print $$1 }')
+$(if $(and $(filter soak,$(MAKECMDGOALS)),$(filter-out $(firstword $(ARCHES)),$(GUEST_ARCH))),\
+	$(error make soak: the scenario matrix runs on $(firstword $(ARCHES)) only, not ARCH=$(GUEST_ARCH)))
 soak: tools
 	@kexec-tests/run-tests --base $(BASE) --arch $(GUEST_ARCH) --variant patched --repeat 10 $(SOAK_TESTS)
 

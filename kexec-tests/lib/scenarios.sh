@@ -104,6 +104,9 @@ scenario_arch hardirq-oops arm64 "Oops: [0-9a-f]{16} \\[#1\\]" \
 	"Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000"
 scenario panic-all "kt.trigger=qp:panic-all" \
 	"qp_trigger: every CPU panics at once" "Kernel panic - not syncing: qp_trigger: every CPU panics at once"
+scenario panic-all-irq-pending "kt.trigger=qp:panic-all-irq-pending" \
+	"qp_trigger: every CPU panics at once, each with an interrupt pending" \
+	"Kernel panic - not syncing: qp_trigger: every CPU panics at once, each with an interrupt pending"
 scenario nmi-panic-all "kt.trigger=qp:nmi-panic-all" \
 	"qp_trigger: NMI panic on every CPU" "Kernel panic - not syncing: qp_trigger: NMI panic on every CPU"
 scenario irqoff-panic "kt.trigger=qp:irqoff-panic" \

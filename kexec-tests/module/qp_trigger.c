@@ -7,6 +7,10 @@
  *
  *   panic-all       every online CPU calls panic() at the same moment
  *                   (process context, released together from a barrier)
+ *   panic-all-irq-pending
+ *                   the same, each CPU with an interrupt pending: a self-IPI
+ *                   raised with interrupts masked, as a race loser has when
+ *                   the winner's stop IPI came before it stopped itself
  *   nmi-panic-all   an NMI IPI to every online CPU, itself last, whose
  *                   handler calls nmi_panic(); QEMU's "nmi" command cannot do
  *                   this, Linux masks LINT1 on all CPUs but the boot CPU.
@@ -26,6 +30,7 @@
 #include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
+#include <linux/irq_work.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/panic.h>
@@ -64,6 +69,30 @@ static int panic_all_thread(void *unused)
 {
 	wait_for_all_cpus();
 	panic("qp_trigger: every CPU panics at once");
+	return 0;
+}
+
+/* Raised on each CPU by panic-all-irq-pending and left pending. */
+static DEFINE_PER_CPU(struct irq_work, pending_work);
+
+static void pending_work_fn(struct irq_work *work)
+{
+}
+
+/*
+ * irq_work_queue() raises a self-IPI (arm64's IPI_IRQ_WORK, x86's
+ * IRQ_WORK_VECTOR; a "hard" work does on PREEMPT_RT too) that stays
+ * pending while interrupts are masked, and panic() keeps them masked: every
+ * race loser stops itself with an interrupt pending, not only the one the
+ * winner's stop IPI caught. Masked after the barrier, so that a CPU
+ * waiting there still answers another's cross-call.
+ */
+static int panic_all_irq_pending_thread(void *unused)
+{
+	wait_for_all_cpus();
+	local_irq_disable();
+	irq_work_queue(this_cpu_ptr(&pending_work));
+	panic("qp_trigger: every CPU panics at once, each with an interrupt pending");
 	return 0;
 }
 
@@ -115,6 +144,15 @@ static int start_on_each_cpu(int (*fn)(void *), const char *name)
 static int trigger_panic_all(void)
 {
 	return start_on_each_cpu(panic_all_thread, "qp_panic/%u");
+}
+
+static int trigger_panic_all_irq_pending(void)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		per_cpu(pending_work, cpu) = IRQ_WORK_INIT_HARD(pending_work_fn);
+	return start_on_each_cpu(panic_all_irq_pending_thread, "qp_pending/%u");
 }
 
 static int trigger_irqoff_panic(void)
@@ -256,6 +294,7 @@ static const struct {
 	int (*fire)(void);
 } triggers[] = {
 	{ "panic-all", trigger_panic_all },
+	{ "panic-all-irq-pending", trigger_panic_all_irq_pending },
 	{ "nmi-panic-all", trigger_nmi_panic_all },
 	{ "hardirq-panic", trigger_hardirq_panic },
 	{ "softirq-panic", trigger_softirq_panic },

@@ -12,7 +12,7 @@
 declare -A ARCH_TESTS
 # shellcheck disable=SC2034 # read by run-tests
 ARCH_TESTS[arm64]="boot
-	cpu-sysrq-c cpu-panic-all cpu-nmi-panic-all cpu-irqoff cpu-hardirq-oops cpu-force-cpu
+	cpu-sysrq-c cpu-panic-all cpu-panic-all-irq-pending cpu-nmi-panic-all cpu-irqoff cpu-hardirq-oops cpu-force-cpu
 	kdump-sysrq-c kdump-panic-all kdump-force-cpu off-switch-sysrq-c
 	panic-duration-sysrq-c-pn0 panic-duration-sysrq-c-pn1
 	panic-duration-panic-all-pn0 panic-duration-panic-all-pn1

@@ -83,12 +83,14 @@ test_bad_input_no_qemu() {
 		t_fail "no 'Bail out!' on stdout: $(head -n 3 "$T/err1.out")"
 }
 
-qp_test bad-input-arch check patched "an unknown ARCH, a base not tested on arm64, no cross compiler, no qemu-system-aarch64, arm64 .debs that cannot be fetched: one line, non-zero, nothing built"
+qp_test bad-input-arch check patched "an unknown ARCH, a base not tested on arm64, make soak ARCH=arm64, no cross compiler, no qemu-system-aarch64, arm64 .debs that cannot be fetched: one line, non-zero, nothing built"
 test_bad_input_arch() {
 	local target other
 	for target in check check-quick build; do
 		expect_error "unknown ARCH 'sparc' \(one of: all $(qp_arches)\)" make -C "$QP_ROOT" "$target" ARCH=sparc
 	done
+	expect_error "make soak: the scenario matrix runs on $(qp_arch) only, not ARCH=arm64" \
+		make -C "$QP_ROOT" soak ARCH=arm64
 	expect_error "unknown ARCH 'sparc' \(one of: $(qp_arches)\)" "$RUN_TESTS" --arch sparc boot
 	expect_error "unknown ARCH 'sparc' \(one of: $(qp_arches)\)" "$QP_ROOT/kexec-tests/bench" --arch sparc --out "$T/bench"
 	expect_error "unknown ARCH 'sparc'" env QP_ARCH=sparc "$QP_ROOT/scripts/build.sh" "$BASE" patched

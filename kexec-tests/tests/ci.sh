@@ -81,13 +81,13 @@ BACKPORT_TESTS=(boot series-checkpatch kdump-sysrq-c kdump-nmi-panic-all
 CI_BASELINE_TESTS=(boot)
 # On arm64 (7.3, the one base VERSIONS tests there), ARM64_TESTS: the
 # cross-built baseline and patched kernels boot; the panicking CPU waits
-# (cpu-sysrq-c), and so do the CPU that handed its panic to
-# panic_force_cpu= and stopped itself (cpu-force-cpu, 11/12's path); and
-# vmcores of arm64 guests that drgn reads on the x86 host, with every CPU's
-# registers: sysrq-c, and every CPU panicking at once, whose race losers
-# only the series saves (kdump-panic-all). Not cpu-panic-all: one race
-# loser spun in 1 of 12 runs (4 vCPUs on the 2-CPU host; an interrupt
-# pending when it parked, see the cover letter's known limits), and CI
-# must not fail on a race the series does not close yet.
+# (cpu-sysrq-c), and so do the race losers (cpu-panic-all; with an
+# interrupt pending on each, cpu-panic-all-irq-pending, which fails on
+# every run of a series that parks them instead of powering them off) and
+# the CPU that handed its panic to panic_force_cpu= and stopped itself
+# (cpu-force-cpu); and vmcores of arm64 guests that drgn reads on the x86
+# host, with every CPU's registers: sysrq-c, and every CPU panicking at
+# once, whose race losers only the series saves (kdump-panic-all).
 # shellcheck disable=SC2034 # read by run-tests
-ARM64_TESTS=(boot kdump-sysrq-c kdump-panic-all cpu-sysrq-c cpu-force-cpu)
+ARM64_TESTS=(boot kdump-sysrq-c kdump-panic-all cpu-sysrq-c cpu-panic-all
+	cpu-panic-all-irq-pending cpu-force-cpu)

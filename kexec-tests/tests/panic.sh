@@ -9,6 +9,8 @@ qp_test cpu-sysrq-c quick both "sysrq-c, no kdump: the panicking CPU halts (patc
 	cpu_scenario sysrq-c 2
 qp_test cpu-panic-all check both "every CPU panics at once, no kdump: the race losers halt" \
 	cpu_scenario panic-all 4
+qp_test cpu-panic-all-irq-pending check both "every CPU panics at once, each with an interrupt pending, no kdump: the race losers halt or power off" \
+	cpu_scenario panic-all-irq-pending 4
 qp_test cpu-nmi-panic-all check both "NMI panic on every CPU, no kdump: nmi_panic_self_stop() halts" \
 	cpu_scenario nmi-panic-all 4
 qp_test cpu-irqoff check both "panic while the other CPU spins with IRQs off, no kdump" \
