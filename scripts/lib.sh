@@ -98,13 +98,17 @@ qp_arches() {
 	qp_table "$QP_ARCHES_FILE" | awk 'NR > 1 { print $1 }' | xargs
 }
 
-# The architecture of the kernels and guests: $QP_ARCH (ARCH= and
-# run-tests --arch set it), else the first row of ARCHES.
-qp_arch() {
+# The default architecture: the first row of ARCHES.
+qp_default_arch() {
 	local arches
-	[ -z "${QP_ARCH:-}" ] || { echo "$QP_ARCH"; return 0; }
 	arches=$(qp_arches)
 	echo "${arches%% *}"
+}
+
+# The architecture of the kernels and guests: $QP_ARCH (ARCH= and
+# run-tests --arch set it), else the default one.
+qp_arch() {
+	if [ -n "${QP_ARCH:-}" ]; then echo "$QP_ARCH"; else qp_default_arch; fi
 }
 
 # qp_check_arch ARCH: fail unless ARCHES lists ARCH.
@@ -142,10 +146,9 @@ qp_base_has_arch() {
 # What names a kernel of another architecture than the default: nothing
 # for the default one, whose paths are what they were before ARCHES.
 qp_arch_suffix() {
-	local arch arches
+	local arch
 	arch=$(qp_arch)
-	arches=$(qp_arches)
-	[ "$arch" = "${arches%% *}" ] || echo "-$arch"
+	[ "$arch" = "$(qp_default_arch)" ] || echo "-$arch"
 }
 
 # The cross-compiler prefix of the architecture, empty for the host's own.

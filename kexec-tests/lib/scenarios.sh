@@ -66,6 +66,17 @@ scenario_baseline_gap() {
 
 # scen_panic NAME, scen_log NAME: NAME's panic regex and log line on this
 # test's architecture.
+# scen_not_on NAME: why this test's architecture cannot run NAME, or
+# nothing. scen_baseline_gap NAME: what upstream's vmcore of NAME lacks
+# there, or nothing.
+scen_not_on() {
+	echo "${SCEN_NOT_ON[$1/$(qp_arch)]:-}"
+}
+
+scen_baseline_gap() {
+	echo "${SCEN_BASELINE_GAP[$1/$(qp_arch)]:-}"
+}
+
 scen_panic() {
 	local key
 	key="$1/$(qp_arch)"
@@ -142,7 +153,7 @@ SCEN_MIN_CPUS[force-cpu]=2
 # architecture, base or vCPU count cannot run NAME.
 scenario_usable() {
 	local name=$1 smp=$2 not_on
-	not_on=${SCEN_NOT_ON[$name/$(qp_arch)]:-}
+	not_on=$(scen_not_on "$name")
 	[ -z "$not_on" ] || t_skip "not on $(qp_arch): $not_on"
 	scenario_on_base "$name" || t_skip "${SCEN_WHY_NOT[$name]}"
 	[ "$smp" -ge "${SCEN_MIN_CPUS[$name]}" ] ||
@@ -175,7 +186,7 @@ kdump_scenario() {
 	# shellcheck disable=SC2086 # SCEN_STEPS is a list of qpvm steps
 	kdump_capture kdump "$smp" "${SCEN_APPEND[$name]} crash_kexec_post_notifiers=$pn" \
 		"$kdump" ${SCEN_STEPS[$name]}
-	gap=${SCEN_BASELINE_GAP[$name/$(qp_arch)]:-}
+	gap=$(scen_baseline_gap "$name")
 	if [ "$VARIANT" = baseline ] && [ -n "$gap" ]; then
 		assert_baseline_gap "$smp" "$name" "$gap"
 	else

@@ -94,7 +94,7 @@ test_bad_input_arch() {
 	expect_error "unknown ARCH 'sparc' \(one of: $(qp_arches)\)" "$RUN_TESTS" --arch sparc boot
 	expect_error "unknown ARCH 'sparc' \(one of: $(qp_arches)\)" "$QP_ROOT/kexec-tests/bench" --arch sparc --out "$T/bench"
 	expect_error "unknown ARCH 'sparc'" env QP_ARCH=sparc "$QP_ROOT/scripts/build.sh" "$BASE" patched
-	other=$(for b in $(qp_bases); do [[ " $(qp_base_arches "$b") " == *" arm64 "* ]] || echo "$b"; done | head -n 1)
+	other=$(for b in $(qp_bases); do qp_in_list arm64 "$(qp_base_arches "$b")" || echo "$b"; done | head -n 1)
 	[ -z "$other" ] || expect_error "base $other is not tested on arm64 \(VERSIONS, column arches: " \
 		env QP_ARCH=arm64 "$QP_ROOT/scripts/build.sh" "$other" patched
 	expect_error "setup: aarch64-linux-gnu-gcc not found \(run: make deps\)" \
