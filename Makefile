@@ -68,7 +68,7 @@ VARIANTS := $(if $(filter all,$(VARIANT)),baseline patched,$(VARIANT))
 SHELL_SOURCES := $(wildcard scripts/*.sh) kexec-tests/run-tests $(wildcard kexec-tests/lib/*.sh) \
 	kexec-tests/bench kexec-tests/bench-report \
 	kexec-tests/bench-libvirt kexec-tests/bench-collector kexec-tests/duration-report \
-	kexec-tests/check-parsers \
+	kexec-tests/check-parsers kexec-tests/distro/qp-distro \
 	$(wildcard kexec-tests/tests/*.sh) .ci/run
 
 all: check

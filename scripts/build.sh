@@ -20,6 +20,7 @@
 #
 # Results, for every test to use: $QP_CACHE/out/<base>-<variant>[-<arch>]/
 #   bzImage (arm64: Image) vmlinux System.map config release qp_trigger.ko
+#   modules.builtin modules.builtin.modinfo modules.order
 #
 # The base's own fragment (VERSIONS, column config) is merged after the common
 # fragments: options only one base has.
@@ -49,6 +50,7 @@ kernel_hash() {
 		git -C "$tree" diff HEAD
 		cat "$QP_ROOT"/configs/*.config "$0" "$QP_ROOT/scripts/config.sh"
 		printf '%s\n' "${KBUILD[@]}"
+		qp_arch_fact "$(qp_arch)" distro
 	} | sha256sum | cut -c1-16
 }
 
@@ -94,6 +96,9 @@ build_module() {
 collect() {
 	local build=$1 out=$2
 	cp "$build/$(qp_arch_fact "$(qp_arch)" image)" "$build/vmlinux" "$build/System.map" "$out/"
+	# What depmod and modprobe read of the built-in modules (the
+	# distribution guest's /usr/lib/modules/<release>).
+	cp "$build/modules.builtin" "$build/modules.builtin.modinfo" "$build/modules.order" "$out/"
 	cp "$build/.config" "$out/config"
 	make -s -C "$build" "${KBUILD[@]}" LOCALVERSION="$LOCAL_VERSION" kernelrelease >"$out/release"
 }

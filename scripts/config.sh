@@ -2,7 +2,8 @@
 # Write <build dir>/.config for one kernel tree: tinyconfig of the
 # architecture (QP_ARCH, ARCHES), then the fragments merged with the
 # kernel's own scripts/kconfig/merge_config.sh in a fixed order (guest, the
-# architecture's own configs/<arch>.config, kdump, debug, then any extra
+# architecture's own configs/<arch>.config, distro where ARCHES says the
+# architecture runs the distribution guest, kdump, debug, then any extra
 # ones), then a check that
 # every value the fragments ask for survived (where two fragments ask for
 # the same symbol, the later one counts). Kconfig drops values whose
@@ -14,7 +15,14 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # The common fragments, in order; the architecture's goes after guest.
-FRAGMENTS=(guest "$(qp_arch)" kdump debug)
+DISTRO=$(qp_arch_fact "$(qp_arch)" distro)
+FRAGMENTS=(guest "$(qp_arch)")
+case "$DISTRO" in
+yes) FRAGMENTS+=(distro) ;;
+no) ;;
+*) qp_die "ARCHES gives $(qp_arch) distro '$DISTRO', not yes or no" ;;
+esac
+FRAGMENTS+=(kdump debug)
 
 # The request for each symbol over all fragments, the last one winning (a
 # later fragment may override an earlier one), one "SYMBOL LINE" per line.

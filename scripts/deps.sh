@@ -13,10 +13,11 @@ set -euo pipefail
 # systemd: systemd-analyze verify of the collector's unit.
 # gcc-aarch64-linux-gnu, libc6-dev-arm64-cross (the static guest init) and
 # qemu-system-arm: the arm64 guests (ARCHES); gcc-s390x-linux-gnu: the s390
-# objects the series changes.
-TOOL_PACKAGES="bc bison build-essential ccache cpio debhelper flex gcc-aarch64-linux-gnu gcc-s390x-linux-gnu
+# objects the series changes. e2fsprogs (mkfs.ext4 -d, debugfs) and kmod
+# (depmod -b): the Debian 13 guest's disk, written and read on the host.
+TOOL_PACKAGES="bc bison build-essential ccache cpio debhelper e2fsprogs flex gcc-aarch64-linux-gnu gcc-s390x-linux-gnu
 libc6-dev-arm64-cross
-git gnuplot-nox graphviz jq libelf-dev libjson-c-dev libssl-dev libvirt-clients
+git gnuplot-nox graphviz jq kmod libelf-dev libjson-c-dev libssl-dev libvirt-clients
 libvirt-daemon-system libvirt-dev lintian linux-perf man-db mmdebstrap pkg-config procps python3
 qemu-system-arm qemu-system-x86 qemu-utils rsync shellcheck systemd systemd-container xz-utils"
 

@@ -27,17 +27,19 @@ arch_append() {
 # guest NAME SMP APPEND STEP...: run one guest with this test's kernel.
 # Writes $T/NAME.out (qpvm results) and $T/NAME.console; returns qpvm's
 # status. $GUEST_DISK, when set, is attached as a raw virtio disk;
-# $GUEST_OPTS adds qpvm options.
+# GUEST_INITRD=none boots without the harness's initramfs (a guest whose
+# root is that disk); $GUEST_OPTS adds qpvm options.
 guest() {
-	local name=$1 smp=$2 append out machine
+	local name=$1 smp=$2 append out machine initrd=()
 	append="$(arch_append)$3"
 	shift 3
 	out=$(qp_out_dir "$BASE" "$VARIANT")
 	mapfile -t machine < <(arch_qpvm_options)
 	[ ${#machine[@]} = 8 ] || t_fail "setup: ARCHES has no complete row for $(qp_arch)"
+	[ "${GUEST_INITRD:-}" = none ] || initrd=(--initrd "$out/initramfs.cpio")
 	# shellcheck disable=SC2086 # GUEST_OPTS is a list of options
 	"$QPVM" "${machine[@]}" --accel "$QP_ACCEL" --cpu "$QP_CPU" \
-		--kernel "$(qp_kernel_image "$out")" --initrd "$out/initramfs.cpio" \
+		--kernel "$(qp_kernel_image "$out")" "${initrd[@]}" \
 		--smp "$smp" --mem "$GUEST_MEM_MB" --name "qp-$name" \
 		--log "$T/$name.console" ${GUEST_DISK:+--disk "$GUEST_DISK"} \
 		--timeout "${GUEST_TIMEOUT:-300}" --append "$append" ${GUEST_OPTS:-} \

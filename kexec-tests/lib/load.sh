@@ -14,6 +14,8 @@
 #                 duration, the panic=N countdown
 #   scenarios     the panic scenarios as data, and the runners of the
 #                 scenario and LKDTM tests
+#   distro        the Debian 13 guest booted from disk: kdump-tools'
+#                 cycle, and the dump it saved taken out of the image
 #   collector     panic-collector against real guests (QMP and libvirt)
 #   collector-svc panic-collector as a service, against fakes
 #   package       panic-collector's Debian package, chroot and container
@@ -34,6 +36,8 @@ QP_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
 . "$QP_LIB_DIR/measure.sh"
 # shellcheck source=kexec-tests/lib/scenarios.sh
 . "$QP_LIB_DIR/scenarios.sh"
+# shellcheck source=kexec-tests/lib/distro.sh
+. "$QP_LIB_DIR/distro.sh"
 # shellcheck source=kexec-tests/lib/collector.sh
 . "$QP_LIB_DIR/collector.sh"
 # shellcheck source=kexec-tests/lib/collector-svc.sh

@@ -63,11 +63,19 @@ attached_cpu_ns() {
 # working meter must see, or a patched "0 ms" would mean nothing.
 BASELINE_SPIN_MIN_NS=5000000000
 
-# cpu_after_panic NAME SMP APPEND [STEP...]: host_cpu_after_panic; patched
-# must stay within the idle-relative bound; baseline must show the spin.
+# cpu_after_panic NAME SMP APPEND [STEP...]: host_cpu_after_panic, and
+# assert_cpu_after_panic on what it measured.
 cpu_after_panic() {
-	local name=$1 smp=$2 used bound idle
+	local used
 	used=$(host_cpu_after_panic "$@") || t_fail "$used"
+	assert_cpu_after_panic "$1" "$2" "$used"
+}
+
+# assert_cpu_after_panic NAME SMP USED_NS: guest NAME of SMP vCPUs used
+# USED_NS after its panic: patched must stay within the idle-relative
+# bound; baseline must show the spin.
+assert_cpu_after_panic() {
+	local name=$1 smp=$2 used=$3 bound idle
 	idle=$(idle_cpu_ns "$smp") || t_fail "$idle"
 	bound=$(cpu_bound_ns "$idle")
 	echo "$smp vCPUs, 10 s after '$(panic_message "$name")': $(ms "$used") ms host CPU" \

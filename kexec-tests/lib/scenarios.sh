@@ -181,11 +181,20 @@ cpu_scenario() {
 # kdump_scenario NAME SMP [KDUMP [POST_NOTIFIERS]]: capture and check the
 # vmcore. KDUMP: load (kexec -p) or file (kexec -s -p); POST_NOTIFIERS: 0/1.
 kdump_scenario() {
-	local name=$1 smp=$2 kdump=${3:-load} pn=${4:-0} gap
+	local name=$1 smp=$2 kdump=${3:-load} pn=${4:-0}
 	scenario_usable "$name" "$smp"
 	# shellcheck disable=SC2086 # SCEN_STEPS is a list of qpvm steps
 	kdump_capture kdump "$smp" "${SCEN_APPEND[$name]} crash_kexec_post_notifiers=$pn" \
 		"$kdump" ${SCEN_STEPS[$name]}
+	assert_scenario_dump "$name" "$smp"
+}
+
+# assert_scenario_dump NAME SMP: the vmcore of scenario NAME on SMP vCPUs,
+# as read_vmcore reported it, has what the scenario's dump must: every
+# CPU (assert_vmcore), or on baseline the upstream gap the scenario
+# records (assert_baseline_gap).
+assert_scenario_dump() {
+	local name=$1 smp=$2 gap
 	gap=$(scen_baseline_gap "$name")
 	if [ "$VARIANT" = baseline ] && [ -n "$gap" ]; then
 		assert_baseline_gap "$smp" "$name" "$gap"

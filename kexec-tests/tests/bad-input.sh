@@ -110,6 +110,20 @@ test_bad_input_arch() {
 	[ ! -e "$T/cache/rootfs/trixie-arm64" ] || t_fail "a failed fetch left a trixie-arm64 rootfs"
 }
 
+qp_test bad-input-distro check patched "the Debian 13 guest image with an unknown base, no kernel built, on arm64, or from a mirror that cannot be reached: one line naming the cause, non-zero, no image"
+test_bad_input_distro() {
+	local image=$QP_ROOT/scripts/distro-image.sh
+	expect_error "unknown BASE '5\.10'" "$image" 5.10 patched
+	expect_error "unknown variant 'both'" "$image" "$BASE" both
+	expect_error "no $BASE patched kernel in $T/cache/out/" env QP_CACHE="$T/cache" "$image" "$BASE" patched
+	expect_error "the Debian 13 guest does not run on arm64 \(ARCHES, column distro\)" \
+		env QP_ARCH=arm64 "$image" "$BASE" patched
+	# A mirror that refuses connections (in a cache of its own).
+	expect_error "mmdebstrap of the Debian 13 guest failed: .*127\.0\.0\.1" \
+		env QP_CACHE="$T/cache" QP_DEBIAN_MIRROR=http://127.0.0.1:9/debian "$image" --root
+	! compgen -G "$T/cache/distro/root-*[0-9a-f]" >/dev/null || t_fail "a failed mmdebstrap left a guest root"
+}
+
 qp_test bad-input-series check patched "a series with a broken hunk: tree.sh names the patch that does not apply"
 test_bad_input_series() {
 	local copy="$T/series" victim

@@ -251,6 +251,15 @@ kdump_force_cpu() {
 	local smp=$1 pn=$2 s=force-cpu
 	scenario_usable "$s" "$smp"
 	kdump_capture kdump "$smp" "${SCEN_APPEND[$s]} crash_kexec_post_notifiers=$pn" load
+	assert_force_cpu_dump "$smp" "$pn"
+}
+
+# assert_force_cpu_dump SMP PN: the vmcore of the force-cpu scenario on SMP
+# vCPUs with crash_kexec_post_notifiers=PN, as read_vmcore reported it:
+# CPU 1 panicked (redirected) with its own backtrace; on the patched
+# kernel every CPU is there.
+assert_force_cpu_dump() {
+	local smp=$1 pn=$2 s=force-cpu
 	assert_panic_log "$(scen_panic "$s")" "$(scen_log "$s")"
 	[ "$(report_value panic_cpu)" = 1 ] ||
 		t_fail "panic_cpu is '$(report_value panic_cpu)', not the target CPU 1"
