@@ -19,9 +19,9 @@
 # cut. Since then every x86_64 kernel carries configs/distro.config (the
 # Debian 13 guest): baselines built from scratch in 630 s (6.12) and 666 s
 # (6.1) with it against 560 s and 655 s, and distro-kdump-sysrq-c adds
-# about 3 minutes of
-# tests: a cold run now takes longer still (not measured). So CI runs each mechanism once, patched only where the baseline run
-# asserts nothing more. The whole check tier is "make check BASE=7.3"
+# about 3 minutes of tests: a cold run now takes longer still (not
+# measured). So CI runs each mechanism once, patched only where the
+# baseline run asserts nothing more. The whole check tier is "make check BASE=7.3"
 # (about 30 minutes of tests once the kernels are built); "make
 # check-full" runs the scenario matrix on every base.
 #
