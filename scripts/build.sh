@@ -41,13 +41,13 @@ LOCAL_VERSION=""
 KBUILD=()
 CROSS=""
 
-# Everything that decides the kernel's .config: the fragments, how they
-# are merged, the architecture.
+# What decides the kernel's .config: the fragments' requests (not their
+# comments), the architecture and whether it carries distro.config.
 config_hash() {
 	{
-		cat "$QP_ROOT"/configs/*.config "$QP_ROOT/scripts/config.sh"
+		grep -h '^CONFIG_\|^# CONFIG_.* is not set$' "$QP_ROOT"/configs/*.config
 		printf '%s\n' "${KBUILD[@]}"
-		qp_arch_fact "$(qp_arch)" distro
+		if qp_arch_runs_distro; then echo distro; fi
 	} | sha256sum | cut -c1-16
 }
 
@@ -58,7 +58,7 @@ kernel_hash() {
 		git -C "$tree" rev-parse "HEAD^{tree}"
 		git -C "$tree" status --porcelain
 		git -C "$tree" diff HEAD
-		cat "$0"
+		cat "$0" "$QP_ROOT"/configs/*.config "$QP_ROOT/scripts/config.sh"
 		config_hash
 	} | sha256sum | cut -c1-16
 }

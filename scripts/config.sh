@@ -15,13 +15,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # The common fragments, in order; the architecture's goes after guest.
-DISTRO=$(qp_arch_fact "$(qp_arch)" distro)
 FRAGMENTS=(guest "$(qp_arch)")
-case "$DISTRO" in
-yes) FRAGMENTS+=(distro) ;;
-no) ;;
-*) qp_die "ARCHES gives $(qp_arch) distro '$DISTRO', not yes or no" ;;
-esac
+! qp_arch_runs_distro || FRAGMENTS+=(distro)
 FRAGMENTS+=(kdump debug)
 
 # The request for each symbol over all fragments, the last one winning (a

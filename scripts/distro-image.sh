@@ -72,15 +72,8 @@ configure_root() {
 
 make_root() {
 	local dir=$1 tmp=$1.tmp
-	qp_need_cmd mmdebstrap
-	[ "$(id -u)" = 0 ] || qp_die "mmdebstrap needs root to build $dir"
-	qp_need_space "$(dirname "$dir")" 2000
-	qp_log "creating the Debian 13 guest root in $dir"
-	rm -rf "$tmp"
-	# Not --quiet: apt's own error, the first "E: " line, names the cause.
-	mmdebstrap --variant=minbase --include="$(IFS=,; echo "${PACKAGES[*]}")" \
-		trixie "$tmp" ${QP_DEBIAN_MIRROR:+"$QP_DEBIAN_MIRROR"} >"$tmp.log" 2>&1 ||
-		qp_die "mmdebstrap of the Debian 13 guest failed: $(grep -m1 '^E: ' "$tmp.log" || tail -n 1 "$tmp.log") (see $tmp.log)"
+	qp_mmdebstrap "Debian 13 guest root" "$dir" 2000 trixie --variant=minbase \
+		--include="$(IFS=,; echo "${PACKAGES[*]}")"
 	[ -x "$tmp/usr/sbin/kdump-config" ] ||
 		qp_die "the Debian 13 guest root has no kdump-config (see $tmp.log)"
 	configure_root "$tmp"
@@ -168,7 +161,7 @@ main() {
 	[ -n "$variant" ] || qp_die "usage: scripts/distro-image.sh BASE VARIANT | --root"
 	qp_check_base "$base"
 	qp_check_variant "$variant"
-	[ "$(qp_arch_fact "$(qp_arch)" distro)" = yes ] ||
+	qp_arch_runs_distro ||
 		qp_die "the Debian 13 guest does not run on $(qp_arch) (ARCHES, column distro)"
 	out=$(qp_out_dir "$base" "$variant")
 	[ -f "$out/stamp" ] || qp_die "no $base $variant kernel in $out (make build BASE=$base)"

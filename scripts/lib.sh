@@ -111,6 +111,35 @@ qp_arch() {
 	if [ -n "${QP_ARCH:-}" ]; then echo "$QP_ARCH"; else qp_default_arch; fi
 }
 
+# qp_arch_runs_distro: does the Debian 13 guest run on this architecture?
+# ARCHES' column distro, yes or no.
+qp_arch_runs_distro() {
+	local distro
+	distro=$(qp_arch_fact "$(qp_arch)" distro) || exit 1
+	case "$distro" in
+	yes) return 0 ;;
+	no) return 1 ;;
+	*) qp_die "ARCHES gives $(qp_arch) distro '$distro', not yes or no" ;;
+	esac
+}
+
+# qp_mmdebstrap WHAT DIR MB SUITE [OPTION...]: a Debian root of SUITE in
+# DIR.tmp (mmdebstrap as root, QP_DEBIAN_MIRROR if set, MB free asked
+# for), its log in DIR.tmp.log; or one error line naming WHAT and apt's
+# own first error.
+qp_mmdebstrap() {
+	local what=$1 dir=$2 mb=$3 suite=$4 tmp=$2.tmp
+	shift 4
+	qp_need_cmd mmdebstrap
+	[ "$(id -u)" = 0 ] || qp_die "mmdebstrap needs root to build $dir"
+	qp_need_space "$(dirname "$dir")" "$mb"
+	qp_log "creating the $what in $dir"
+	rm -rf "$tmp"
+	# Not --quiet: apt's own error, the first "E: " line, names the cause.
+	mmdebstrap "$@" "$suite" "$tmp" ${QP_DEBIAN_MIRROR:+"$QP_DEBIAN_MIRROR"} >"$tmp.log" 2>&1 ||
+		qp_die "mmdebstrap of the $what failed: $(grep -m1 '^E: ' "$tmp.log" || tail -n 1 "$tmp.log") (see $tmp.log)"
+}
+
 # qp_check_arch ARCH: fail unless ARCHES lists ARCH.
 qp_check_arch() {
 	qp_in_list "$1" "$(qp_arches)" ||

@@ -52,18 +52,10 @@ declare -A READY=([trixie]=/usr/bin/crash [sid]=/usr/bin/drgn [trixie-arm64]=/us
 
 make_rootfs() {
 	local suite=$1 dir=$2 tmp="$2.tmp" opts
-	qp_need_cmd mmdebstrap
-	[ "$(id -u)" = 0 ] || qp_die "mmdebstrap needs root to build $dir"
-	qp_need_space "$(dirname "$dir")" 1000
-	qp_log "creating the $suite tools rootfs in $dir"
 	read -ra opts <<<"${MMDEBSTRAP_OPTIONS[$suite]}"
 	[ -z "${APT_OPTIONS[$suite]}" ] || opts+=(--aptopt="${APT_OPTIONS[$suite]}")
-	rm -rf "$tmp"
-	# Not --quiet: apt's own error, the first "E: " line, names the cause.
-	mmdebstrap "${opts[@]}" \
-		--include="$(echo "${PACKAGES[$suite]}" | tr ' ' ,)" "${suite%-*}" "$tmp" \
-		${QP_DEBIAN_MIRROR:+"$QP_DEBIAN_MIRROR"} >"$tmp.log" 2>&1 ||
-		qp_die "mmdebstrap $suite failed: $(grep '^E: ' "$tmp.log" | head -n 1) (see $tmp.log)"
+	qp_mmdebstrap "$suite tools rootfs" "$dir" 1000 "${suite%-*}" "${opts[@]}" \
+		--include="$(echo "${PACKAGES[$suite]}" | tr ' ' ,)"
 	[ -x "$tmp${READY[$suite]}" ] ||
 		qp_die "the $suite rootfs has no ${READY[$suite]} (see $tmp.log)"
 	record_versions "$suite" "$tmp"

@@ -175,6 +175,19 @@ distro_take_dump() {
 	rm -f "$T/disk.img"
 }
 
+# distro_cpu_after_panic NAME SMP APPEND: host CPU (ns) of guest NAME's
+# vCPUs after the panic the trigger in APPEND fires in a fresh copy of the
+# disk with kdump-tools off (USE_KDUMP=0), systemd's services running up
+# to it (host_cpu_after_panic's window).
+distro_cpu_after_panic() {
+	local name=$1 smp=$2 append
+	distro_disk
+	distro_use_kdump 0
+	append=$(distro_append "$3")
+	distro_env host_cpu_after_panic "$name" "$smp" "$append" \
+		"timeout=$DISTRO_STEP_TIMEOUT_S" 'expect=qp-distro: trigger '
+}
+
 # distro_use_kdump 0|1: USE_KDUMP in the disk's /etc/default/kdump-tools,
 # rewritten with debugfs.
 distro_use_kdump() {

@@ -104,7 +104,7 @@ test_bad_input_arch() {
 		env PATH="$(path_without_qemu)" "$RUN_TESTS" --base "$BASE" --arch arm64 --variant patched boot
 	# A mirror that refuses connections: the arm64 tools rootfs cannot be
 	# fetched (in a cache of its own: the real one is left alone).
-	expect_error "mmdebstrap trixie-arm64 failed: .*127\.0\.0\.1" \
+	expect_error "mmdebstrap of the trixie-arm64 tools rootfs failed: .*127\.0\.0\.1" \
 		env QP_CACHE="$T/cache" QP_DEBIAN_MIRROR=http://127.0.0.1:9/debian \
 		"$QP_ROOT/scripts/rootfs.sh" trixie-arm64
 	[ ! -e "$T/cache/rootfs/trixie-arm64" ] || t_fail "a failed fetch left a trixie-arm64 rootfs"
@@ -119,7 +119,7 @@ test_bad_input_distro() {
 	expect_error "the Debian 13 guest does not run on arm64 \(ARCHES, column distro\)" \
 		env QP_ARCH=arm64 "$image" "$BASE" patched
 	# A mirror that refuses connections (in a cache of its own).
-	expect_error "mmdebstrap of the Debian 13 guest failed: .*127\.0\.0\.1" \
+	expect_error "mmdebstrap of the Debian 13 guest root failed: .*127\.0\.0\.1" \
 		env QP_CACHE="$T/cache" QP_DEBIAN_MIRROR=http://127.0.0.1:9/debian "$image" --root
 	! compgen -G "$T/cache/distro/root-*[0-9a-f]" >/dev/null || t_fail "a failed mmdebstrap left a guest root"
 }

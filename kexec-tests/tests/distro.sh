@@ -56,10 +56,7 @@ qp_test distro-cpu-sysrq-c check both "Debian 13 guest, USE_KDUMP=0, sysrq-c: ho
 distro_cpu_scenario() {
 	local name=$1 smp=$2 used
 	scenario_usable "$name" "$smp"
-	distro_disk
-	distro_use_kdump 0
-	used=$(distro_env host_cpu_after_panic cpu "$smp" "$(distro_append "${SCEN_APPEND[$name]}")" \
-		"timeout=$DISTRO_STEP_TIMEOUT_S" 'expect=qp-distro: trigger ') || t_fail "$used"
+	used=$(distro_cpu_after_panic cpu "$smp" "${SCEN_APPEND[$name]}") || t_fail "$used"
 	grep -q 'qp-distro: kdump-config status: current state *: Not ready to kdump' "$T/cpu.console" ||
 		t_fail "kdump-tools loaded with USE_KDUMP=0: $(distro_report cpu "kdump-config status:" | xargs)"
 	assert_cpu_after_panic cpu "$smp" "$used"
