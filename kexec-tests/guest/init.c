@@ -56,21 +56,28 @@ static char cmdline[4096];
 
 static void say(const char *fmt, ...)
 {
+	static const char prefix[] = "kt: ";
 	char line[512];
+	const int room = sizeof(line) - 1;	/* the newline's byte */
+	int len = sizeof(prefix) - 1;
 	va_list ap;
 	int n;
 
+	memcpy(line, prefix, len);
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	n = vsnprintf(line + len, room - len, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	/* One write per line: the console must not interleave our output. */
-	if (write(STDOUT_FILENO, "kt: ", 4) < 0 || write(STDOUT_FILENO, line, n) < 0)
-		return;
+	len += n < room - len ? n : room - len - 1;
+	line[len++] = '\n';
+	/*
+	 * One write per line, prefix included: a kernel message printed
+	 * between two writes lands inside the line on the console, and the
+	 * host matches whole lines.
+	 */
+	if (write(STDOUT_FILENO, line, len) != len)
+		return;	/* the console is all we could say it on */
 }
 
 static int write_file(const char *path, const char *text)

@@ -47,9 +47,15 @@ guest() {
 }
 
 # qpvm_reason FILE: why qpvm failed, from its stderr in FILE: the last line
-# but its closing "step 'X' failed after N ms", which names only the step.
+# that says more than qpvm's closing "step 'X' failed after N ms" (which
+# names only the step) or QEMU's notes that it waited for the console and
+# was stopped by qpvm; else the last line.
 qpvm_reason() {
-	grep -v "^qpvm: step '.*' failed after [0-9]* ms$" "$1" | tail -n 1
+	local reason
+	reason=$(grep -v -e "^qpvm: step '.*' failed after [0-9]* ms$" \
+		-e '^qemu-system-[a-z0-9_]*: terminating on signal [0-9]* from pid ' \
+		-e '^qemu-system-[a-z0-9_]*: .* info: QEMU waiting for connection on: ' "$1" | tail -n 1)
+	echo "${reason:-$(tail -n 1 "$1")}"
 }
 
 # The panic message the console showed, without "Kernel panic - not syncing: ".

@@ -43,7 +43,7 @@ host_cpu_after_panic() {
 	shift 3
 	# shellcheck disable=SC2086 # CPU_WINDOW is a list of qpvm steps
 	guest "$name" "$smp" "panic=0 $append" "$@" panic settle=20 $CPU_WINDOW ||
-		t_fail "no panic to measure: $(tail -n 1 "$T/$name.err")"
+		t_fail "no panic to measure: $(qpvm_reason "$T/$name.err")"
 	t_value "$T/$name.out" cpu_total_ns
 }
 
@@ -159,7 +159,7 @@ panic_durations() {
 		VARIANT=$variant guest "$name" "$smp" \
 			"panic=0 crash_kexec_post_notifiers=$pn $PANIC_DURATION_APPEND ${SCEN_APPEND[$s]}" \
 			${SCEN_STEPS[$s]} panic settle=30 ||
-			t_fail "$variant guest did not panic: $(tail -n 1 "$T/$name.err")"
+			t_fail "$variant guest did not panic: $(qpvm_reason "$T/$name.err")"
 		! grep -q "Marking TSC unstable" "$T/$name.console" ||
 			t_fail "$variant: $name marked its TSC unstable, so its printk timestamps stop while panic() runs"
 		ms=$(panic_duration_ms "$name")
@@ -200,7 +200,7 @@ countdown_ms() {
 	# shellcheck disable=SC2086 # SCEN_STEPS is a list of qpvm steps
 	guest "$name" "$smp" "panic=$secs $* ${SCEN_APPEND[$s]}" ${SCEN_STEPS[$s]} panic \
 		"expect=Rebooting in $secs seconds" exit ||
-		t_fail "no reset after panic=$secs: $(tail -n 1 "$T/$name.err")"
+		t_fail "no reset after panic=$secs: $(qpvm_reason "$T/$name.err")"
 	[ "$(t_value "$T/$name.out" exit_reason)" = guest-reset ] ||
 		t_fail "guest ended with '$(t_value "$T/$name.out" exit_reason)', not a reset"
 	echo $(($(t_value "$T/$name.out" shutdown_ms) - $(t_value "$T/$name.out" expect_ms)))
@@ -213,7 +213,7 @@ boot_cpu_lpj() {
 	local lpj
 	[ "$QP_ACCEL" = kvm ] && return 0
 	guest lpj 1 "panic=0" 'expect=BogoMIPS \(lpj=[0-9]+\)' ||
-		t_fail "no delay loop calibration line: $(tail -n 1 "$T/lpj.err")"
+		t_fail "no delay loop calibration line: $(qpvm_reason "$T/lpj.err")"
 	lpj=$(sed -n 's/.*BogoMIPS (lpj=\([0-9]\+\)).*/\1/p' "$T/lpj.console" | head -n 1)
 	[ -n "$lpj" ] || t_fail "no lpj= value in the calibration line of $T/lpj.console"
 	echo "lpj=$lpj"

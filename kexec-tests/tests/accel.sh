@@ -21,9 +21,18 @@ test_accel_kvm_missing() {
 	rc=0
 	ACCEL=auto QP_KVM_DEVICE="$T/no-kvm" "$run" --base "$BASE" --variant patched boot \
 		>"$T/auto.out" 2>"$T/auto.err" || rc=$?
-	[ "$rc" = 0 ] || t_fail "ACCEL=auto without KVM: run-tests exited $rc: $(tail -n 3 "$T/auto.out")"
+	[ "$rc" = 0 ] || t_fail "ACCEL=auto without KVM: run-tests exited $rc: $(tap_failure "$T/auto.out")"
 	grep -q "^# accel: tcg, -cpu qemu64 (ACCEL=auto, no usable KVM: $T/no-kvm does not exist)$" "$T/auto.out" ||
 		t_fail "auto did not say it fell back to TCG: $(grep '^# accel' "$T/auto.out")"
 	grep -q '^ok 1 - ' "$T/auto.out" || t_fail "the boot test did not pass under TCG"
 	grep '^# accel' "$T/auto.out"
+}
+
+# tap_failure FILE: why the run-tests output in FILE failed: the last line
+# its first failing test printed (the reason t_fail gave), else its last
+# line (a Bail out!).
+tap_failure() {
+	local reason
+	reason=$(grep -B1 -m1 '^not ok ' "$1" | head -n 1)
+	echo "${reason:-$(tail -n 1 "$1")}"
 }

@@ -5,7 +5,7 @@
 qp_test boot quick both "boots to init with 2 vCPUs"
 test_boot() {
 	guest boot 2 "panic=0" 'expect=^kt: init ready: .* 2 cpus$' ||
-		t_fail "guest did not reach init with 2 CPUs: $(tail -n 1 "$T/boot.err")"
+		t_fail "guest did not reach init with 2 CPUs: $(qpvm_reason "$T/boot.err")"
 	grep -m1 '^kt: init ready' "$T/boot.console"
 }
 

@@ -206,7 +206,7 @@ test_off_switch_kdump() {
 qp_test after-panic-pvpanic check both "pvpanic GUEST_PANICKED event fires (no kdump)"
 test_after_panic_pvpanic() {
 	guest pv 2 "panic=0 kt.trigger=sysrq-c" panic pvpanic ||
-		t_fail "no GUEST_PANICKED event: $(tail -n 1 "$T/pv.err")"
+		t_fail "no GUEST_PANICKED event: $(qpvm_reason "$T/pv.err")"
 	echo "GUEST_PANICKED $(t_value "$T/pv.out" pvpanic_ms_after_panic) ms after the banner"
 }
 
@@ -218,11 +218,11 @@ test_after_panic_pvpanic() {
 qp_test after-panic-sysrq check both "serial sysrq-b: resets a live guest, not a panicked one (as baseline)"
 test_after_panic_sysrq() {
 	guest live 2 "panic=0" 'expect=^kt: idle$' sysrq=b exit ||
-		t_fail "control: sysrq-b did not reset a live guest: $(tail -n 1 "$T/live.err")"
+		t_fail "control: sysrq-b did not reset a live guest: $(qpvm_reason "$T/live.err")"
 	[ "$(t_value "$T/live.out" exit_reason)" = guest-reset ] ||
 		t_fail "control: live guest ended with '$(t_value "$T/live.out" exit_reason)'"
 	guest sysrq 2 "panic=0 kt.trigger=sysrq-c" panic sleep=1 sysrq=b sleep=5 ||
-		t_fail "could not send sysrq after the panic: $(tail -n 1 "$T/sysrq.err")"
+		t_fail "could not send sysrq after the panic: $(qpvm_reason "$T/sysrq.err")"
 	if grep -q 'sysrq: Resetting' "$T/sysrq.console"; then
 		t_fail "the panicked guest handled sysrq-b; baseline does not"
 	fi
